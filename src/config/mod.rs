@@ -1,0 +1,372 @@
+//! Typed configuration (`../shared/DESIGN.md`, "Config contract").
+//!
+//! Loading is three steps, each with an error that says what to fix:
+//! 1. parse the TOML file (or start from built-in defaults when there is none);
+//! 2. expand `${VAR}` in string values from the environment ([`expand`]);
+//! 3. deserialize into these structs, which reject unknown keys (a typo such as
+//!    `encrpyt_key` must not silently switch a security check off), then
+//!    [`Config::validate`] the values that types alone cannot check.
+//!
+//! Secrets are [`Secret`]s: `Debug`, logs and `check-config` show a mask.
+
+mod expand;
+mod secret;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use thiserror::Error;
+
+pub use expand::ExpandError;
+pub use secret::Secret;
+
+/// The file `serve` and `check-config` read when `--config` is not given.
+pub const DEFAULT_CONFIG_FILE: &str = "ackbot.toml";
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not valid TOML: {message}")]
+    Syntax { path: String, message: String },
+    #[error(transparent)]
+    Expand(#[from] ExpandError),
+    #[error("config key `{key}`: {message}")]
+    Shape { key: String, message: String },
+    #[error("config key `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key, message: message.into() }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub storage: StorageConfig,
+    #[serde(default)]
+    pub api: ApiConfig,
+    /// The Feishu app whose events and card callbacks we receive.
+    pub feishu: Option<FeishuConfig>,
+    /// The DingTalk app robot whose callbacks we receive.
+    pub dingtalk: Option<DingTalkConfig>,
+    /// The WeCom robot or app whose callbacks we receive.
+    pub wecom: Option<WeComConfig>,
+    /// Signing of `/a/{token}` action links.
+    pub links: Option<LinksConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// PEM certificate chain and private key. Both unset: a self-signed certificate
+    /// for localhost is generated into `generated_cert_dir` on first start.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Where the self-signed development certificate is written and reused from.
+    pub generated_cert_dir: PathBuf,
+    /// Serve plain HTTP (behind a TLS-terminating proxy only). Logged loudly.
+    pub insecure_http: bool,
+    /// Base URL for signed action links.
+    pub public_url: Option<String>,
+    /// Requests with larger bodies get 413 before any parsing or crypto.
+    pub max_body_bytes: usize,
+    /// HTTP worker threads; default: one per CPU core.
+    pub workers: Option<usize>,
+    /// Entries the in-memory replay cache may hold before it refuses new ones.
+    pub replay_cache_capacity: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:8443".into(),
+            tls_cert: None,
+            tls_key: None,
+            generated_cert_dir: PathBuf::from("certs"),
+            insecure_http: false,
+            public_url: None,
+            max_body_bytes: 1024 * 1024,
+            workers: None,
+            replay_cache_capacity: 1_000_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// `sqlite://path` (embedded default) or `postgres://…`. Used from the alert
+    /// core onwards; validated now so a config written today keeps working.
+    pub url: Secret,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self { url: Secret::new("sqlite://data/ackbot.db") }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Bearer tokens accepted on `/api/v1/*`.
+    pub tokens: Vec<Secret>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeishuConfig {
+    pub app_id: Option<String>,
+    pub app_secret: Option<Secret>,
+    /// Checked on every callback (`token` / `header.token`), and the key of the
+    /// legacy card-callback signature.
+    pub verification_token: Secret,
+    /// Decrypts payloads and keys the `X-Lark-Signature` check, which is then
+    /// required on everything except the unsigned `url_verification` challenge.
+    pub encrypt_key: Option<Secret>,
+    #[serde(default = "FeishuConfig::default_api_base")]
+    pub api_base: String,
+    /// How far `X-Lark-Request-Timestamp` may be from our clock, either way.
+    #[serde(default = "FeishuConfig::default_tolerance", with = "duration")]
+    pub timestamp_tolerance: Duration,
+}
+
+impl FeishuConfig {
+    fn default_api_base() -> String {
+        "https://open.feishu.cn".into()
+    }
+    fn default_tolerance() -> Duration {
+        Duration::from_secs(3600)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DingTalkConfig {
+    pub app_key: Option<String>,
+    /// The app's Client Secret: the key of the robot callback `sign`.
+    pub app_secret: Secret,
+    #[serde(default = "DingTalkConfig::default_api_base")]
+    pub api_base: String,
+    /// DingTalk documents one hour.
+    #[serde(default = "DingTalkConfig::default_tolerance", with = "duration")]
+    pub timestamp_tolerance: Duration,
+}
+
+impl DingTalkConfig {
+    fn default_api_base() -> String {
+        "https://api.dingtalk.com".into()
+    }
+    fn default_tolerance() -> Duration {
+        Duration::from_secs(3600)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeComConfig {
+    pub token: Secret,
+    /// 43 characters from the WeCom console.
+    pub encoding_aes_key: Secret,
+    /// The corp id for apps; empty for group robots.
+    #[serde(default)]
+    pub receive_id: String,
+    /// WeCom documents no window; five minutes is the local policy.
+    #[serde(default = "WeComConfig::default_tolerance", with = "duration")]
+    pub timestamp_tolerance: Duration,
+}
+
+impl WeComConfig {
+    fn default_tolerance() -> Duration {
+        Duration::from_secs(300)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinksConfig {
+    pub secret: Secret,
+    #[serde(default = "LinksConfig::default_ttl", with = "duration")]
+    pub ttl: Duration,
+}
+
+impl LinksConfig {
+    fn default_ttl() -> Duration {
+        Duration::from_secs(24 * 3600)
+    }
+}
+
+/// Durations as human strings: `"90s"`, `"5m"`, `"4h"`, `"1h 30m"`.
+mod duration {
+    use super::*;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s)
+            .map_err(|e| serde::de::Error::custom(format!("`{s}` is not a duration like \"90s\", \"5m\" or \"4h\": {e}")))
+    }
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+}
+
+/// The longest timestamp tolerance accepted: replay caches must hold entries for
+/// the whole window, and a day-long window is a misconfiguration.
+const MAX_TOLERANCE: Duration = Duration::from_secs(12 * 3600);
+/// The shortest: clocks drift, and platform retries are not instantaneous.
+const MIN_TOLERANCE: Duration = Duration::from_secs(30);
+
+/// Where a loaded config came from (printed by `check-config` and at start-up).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    Defaults,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::File(p) => write!(f, "{}", p.display()),
+            Source::Defaults => f.write_str("built-in defaults (no ackbot.toml found)"),
+        }
+    }
+}
+
+impl Config {
+    /// Loads `path`, or `ackbot.toml` if it exists, or the built-in defaults.
+    pub fn load(path: Option<&Path>) -> Result<(Self, Source), ConfigError> {
+        let env = |name: &str| std::env::var(name).ok();
+        let path = match path {
+            Some(p) => p.to_path_buf(),
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => PathBuf::from(DEFAULT_CONFIG_FILE),
+            None => return Ok((Self::from_toml("", "defaults", &env)?, Source::Defaults)),
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+        let config = Self::from_toml(&text, &path.display().to_string(), &env)?;
+        Ok((config, Source::File(path)))
+    }
+
+    /// Parses, expands, deserializes and validates one TOML document.
+    pub fn from_toml(
+        text: &str,
+        origin: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut tree: toml::Value = toml::from_str::<toml::Table>(text)
+            .map(toml::Value::Table)
+            .map_err(|e| ConfigError::Syntax { path: origin.to_string(), message: e.to_string() })?;
+        expand::expand_tree(&mut tree, "", env)?;
+        let config: Config = serde_path_to_error::deserialize(tree).map_err(|e| ConfigError::Shape {
+            key: e.path().to_string(),
+            message: e.inner().to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what the types cannot: addresses, sizes, windows, key formats, and
+    /// secrets that expanded to nothing.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let s = &self.server;
+        s.listen
+            .to_socket_addrs()
+            .map_err(|e| invalid("server.listen", format!("`{}` is not host:port ({e})", s.listen)))?;
+        match (&s.tls_cert, &s.tls_key) {
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(invalid("server.tls_cert", "set both tls_cert and tls_key, or neither"));
+            }
+            _ => {}
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&s.max_body_bytes) {
+            return Err(invalid("server.max_body_bytes", "must be between 1024 and 67108864"));
+        }
+        if s.workers == Some(0) {
+            return Err(invalid("server.workers", "must be at least 1"));
+        }
+        if s.replay_cache_capacity < 1000 {
+            return Err(invalid("server.replay_cache_capacity", "must be at least 1000"));
+        }
+        if let Some(url) = &s.public_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(invalid("server.public_url", "must start with https:// or http://"));
+            }
+        }
+        let storage = self.storage.url.expose();
+        if !["sqlite:", "postgres://", "postgresql://"].iter().any(|p| storage.starts_with(p)) {
+            return Err(invalid("storage.url", "must start with sqlite: or postgres://"));
+        }
+        for (i, t) in self.api.tokens.iter().enumerate() {
+            if t.expose().len() < 16 {
+                return Err(invalid("api.tokens", format!("token #{} is shorter than 16 characters", i + 1)));
+            }
+        }
+        if let Some(f) = &self.feishu {
+            non_empty(&f.verification_token, "feishu.verification_token")?;
+            if let Some(k) = &f.encrypt_key {
+                non_empty(k, "feishu.encrypt_key")?;
+            }
+            if let Some(k) = &f.app_secret {
+                non_empty(k, "feishu.app_secret")?;
+            }
+            tolerance(f.timestamp_tolerance, "feishu.timestamp_tolerance")?;
+        }
+        if let Some(d) = &self.dingtalk {
+            non_empty(&d.app_secret, "dingtalk.app_secret")?;
+            tolerance(d.timestamp_tolerance, "dingtalk.timestamp_tolerance")?;
+        }
+        if let Some(w) = &self.wecom {
+            non_empty(&w.token, "wecom.token")?;
+            crate::verify::wecom::Cipher::new(w.encoding_aes_key.expose())
+                .map_err(|e| invalid("wecom.encoding_aes_key", e.to_string()))?;
+            tolerance(w.timestamp_tolerance, "wecom.timestamp_tolerance")?;
+        }
+        if let Some(l) = &self.links {
+            if l.secret.expose().len() < 32 {
+                return Err(invalid("links.secret", "must be at least 32 characters"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The config as `check-config` prints it: TOML with every secret masked.
+    pub fn to_masked_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config types serialize")
+    }
+
+    /// The first address `server.listen` resolves to.
+    pub fn listen_addr(&self) -> std::io::Result<SocketAddr> {
+        self.server.listen.to_socket_addrs()?.next().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "server.listen resolves to nothing")
+        })
+    }
+}
+
+fn non_empty(secret: &Secret, key: &'static str) -> Result<(), ConfigError> {
+    if secret.is_empty() {
+        Err(invalid(key, "is empty (did its ${VAR} expand to nothing?); remove the key or set a value"))
+    } else {
+        Ok(())
+    }
+}
+
+fn tolerance(d: Duration, key: &'static str) -> Result<(), ConfigError> {
+    if d < MIN_TOLERANCE || d > MAX_TOLERANCE {
+        Err(invalid(key, "must be between 30s and 12h"))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

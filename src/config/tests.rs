@@ -1,0 +1,121 @@
+use super::*;
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "FEISHU_TOKEN" => Some("verification-token-value".into()),
+        "FEISHU_KEY" => Some("encrypt-key-value".into()),
+        "EMPTY" => Some(String::new()),
+        _ => None,
+    }
+}
+
+fn load(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml(text, "test.toml", &env)
+}
+
+#[test]
+fn empty_file_gives_working_defaults() {
+    let c = load("").unwrap();
+    assert_eq!(c.server.listen, "0.0.0.0:8443");
+    assert!(!c.server.insecure_http);
+    assert_eq!(c.server.max_body_bytes, 1_048_576);
+    assert_eq!(c.storage.url.expose(), "sqlite://data/ackbot.db");
+    assert!(c.feishu.is_none());
+}
+
+#[test]
+fn the_design_example_loads() {
+    let text = r#"
+[server]
+listen = "127.0.0.1:8443"
+insecure_http = false
+public_url = "https://ackbot.example.com"
+max_body_bytes = 1048576
+[storage]
+url = "sqlite://data/ackbot.db"
+[api]
+tokens = ["0123456789abcdef0123"]
+[feishu]
+app_id = "cli_xxx"
+app_secret = "${FEISHU_KEY}"
+verification_token = "${FEISHU_TOKEN}"
+encrypt_key = "${FEISHU_KEY}"
+api_base = "https://open.feishu.cn"
+[dingtalk]
+app_key = "dingxxx"
+app_secret = "${FEISHU_KEY}"
+api_base = "https://api.dingtalk.com"
+[wecom]
+token = "tok"
+encoding_aes_key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+receive_id = ""
+[links]
+secret = "0123456789abcdef0123456789abcdef"
+ttl = "24h"
+"#;
+    let c = load(text).unwrap();
+    let f = c.feishu.as_ref().unwrap();
+    assert_eq!(f.verification_token.expose(), "verification-token-value");
+    assert_eq!(f.timestamp_tolerance, Duration::from_secs(3600));
+    assert_eq!(c.wecom.as_ref().unwrap().timestamp_tolerance, Duration::from_secs(300));
+    assert_eq!(c.links.as_ref().unwrap().ttl, Duration::from_secs(86400));
+
+    // Neither Debug nor the printed config shows a secret.
+    for shown in [format!("{c:?}"), c.to_masked_toml()] {
+        for secret in ["verification-token-value", "encrypt-key-value", "0123456789abcdef0123", "abcdefghijklmnop"] {
+            assert!(!shown.contains(secret), "{secret} leaked in {shown}");
+        }
+        assert!(shown.contains(secret::MASK));
+    }
+}
+
+#[test]
+fn unknown_keys_are_errors_that_name_the_key() {
+    let err = load("[feishu]\nverification_token = \"t\"\nencrpyt_key = \"k\"").unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("encrpyt_key"), "{msg}");
+    assert!(msg.contains("feishu"), "{msg}");
+    assert!(load("[server]\nlisten = \"127.0.0.1:1\"\nport = 1").is_err());
+    assert!(load("[nonsense]\na = 1").is_err());
+}
+
+#[test]
+fn missing_env_var_names_variable_and_key() {
+    let msg = load("[feishu]\nverification_token = \"${NOT_SET_ANYWHERE}\"").unwrap_err().to_string();
+    assert!(msg.contains("NOT_SET_ANYWHERE") && msg.contains("feishu.verification_token"), "{msg}");
+}
+
+#[test]
+fn comments_are_not_expanded() {
+    assert!(load("# token = \"${NOT_SET_ANYWHERE}\"\n").is_ok());
+}
+
+#[test]
+fn bad_values_are_refused_with_the_key() {
+    let cases = [
+        ("[server]\nlisten = \"nope\"", "server.listen"),
+        ("[server]\ntls_cert = \"a.crt\"", "server.tls_cert"),
+        ("[server]\nmax_body_bytes = 10", "server.max_body_bytes"),
+        ("[server]\npublic_url = \"ftp://x\"", "server.public_url"),
+        ("[storage]\nurl = \"mysql://x\"", "storage.url"),
+        ("[api]\ntokens = [\"short\"]", "api.tokens"),
+        ("[feishu]\nverification_token = \"${EMPTY}\"", "feishu.verification_token"),
+        ("[feishu]\nverification_token = \"t\"\nencrypt_key = \"\"", "feishu.encrypt_key"),
+        ("[feishu]\nverification_token = \"t\"\ntimestamp_tolerance = \"1s\"", "feishu.timestamp_tolerance"),
+        ("[feishu]\nverification_token = \"t\"\ntimestamp_tolerance = \"soon\"", "timestamp_tolerance"),
+        ("[dingtalk]\napp_secret = \"\"", "dingtalk.app_secret"),
+        ("[wecom]\ntoken = \"t\"\nencoding_aes_key = \"short\"", "wecom.encoding_aes_key"),
+        ("[links]\nsecret = \"short\"", "links.secret"),
+        ("[feishu]\nencrypt_key = \"k\"", "verification_token"),
+    ];
+    for (text, key) in cases {
+        let msg = load(text).map(|_| ()).unwrap_err().to_string();
+        assert!(msg.contains(key), "{text:?} -> {msg}");
+    }
+}
+
+#[test]
+fn syntax_errors_name_the_file() {
+    let msg = load("[server\n").unwrap_err().to_string();
+    assert!(msg.contains("test.toml"), "{msg}");
+}
