@@ -141,11 +141,34 @@ pub fn check_token(given: &str, expected: &str) -> Result<(), VerifyError> {
     }
 }
 
+/// The Encrypt Key as configured (it is part of the signed string) and the
+/// cipher derived from it. `Debug` shows neither.
+#[derive(Clone)]
+pub struct EncryptKey {
+    raw: String,
+    cipher: Cipher,
+}
+
+impl EncryptKey {
+    pub fn new(encrypt_key: &str) -> Self {
+        Self { raw: encrypt_key.to_string(), cipher: Cipher::new(encrypt_key) }
+    }
+
+    pub fn cipher(&self) -> &Cipher {
+        &self.cipher
+    }
+}
+
+impl std::fmt::Debug for EncryptKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EncryptKey(***)")
+    }
+}
+
 /// The secrets an event endpoint verifies with.
 #[derive(Debug, Clone)]
 pub struct EventKeys {
-    /// The Encrypt Key as configured (it is also part of the signed string).
-    pub encrypt_key: Option<(String, Cipher)>,
+    pub encrypt_key: Option<EncryptKey>,
     pub tolerance_secs: i64,
 }
 
@@ -180,10 +203,10 @@ pub fn open_event(
     now_secs: i64,
 ) -> Result<(Vec<u8>, Authenticity), VerifyError> {
     let authenticity = match &keys.encrypt_key {
-        Some((key, _)) if !headers.none_present() => {
+        Some(key) if !headers.none_present() => {
             let (ts, nonce, sig) = headers.all()?;
             let ts_secs = timestamp::parse_decimal(ts, HEADER_TIMESTAMP)?;
-            if !hex_matches(sig, &event_signature(ts, nonce, key, body)) {
+            if !hex_matches(sig, &event_signature(ts, nonce, &key.raw, body)) {
                 return Err(VerifyError::BadSignature);
             }
             timestamp::check_window(
@@ -203,7 +226,7 @@ pub fn open_event(
     let envelope: Envelope<'_> =
         serde_json::from_slice(body).map_err(|_| opaque(VerifyError::BadPlaintext))?;
     let plaintext = match (envelope.encrypt, &keys.encrypt_key) {
-        (Some(enc), Some((_, cipher))) => cipher.decrypt(&enc).map_err(opaque)?,
+        (Some(enc), Some(key)) => key.cipher.decrypt(&enc).map_err(opaque)?,
         // Encrypted, but we hold no key: nothing we can authenticate.
         (Some(_), None) => return Err(VerifyError::Unauthenticated),
         (None, _) => body.to_vec(),

@@ -25,3 +25,6 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod vectors;
+
+#[cfg(test)]
+mod proptests;

@@ -50,7 +50,7 @@ fn feishu_b_event_signature() {
 
     // Through the full pipeline: the body is plaintext (no `encrypt`), signed.
     let keys = feishu::EventKeys {
-        encrypt_key: Some((key.to_string(), feishu::Cipher::new(key))),
+        encrypt_key: Some(feishu::EncryptKey::new(key)),
         tolerance_secs: 300,
     };
     let now = 1_700_000_000;
@@ -73,7 +73,7 @@ fn feishu_b_event_signature() {
         assert_eq!(feishu::open_event(&keys, &h, b.as_bytes(), now).unwrap_err(), want);
     }
     let wrong_key = feishu::EventKeys {
-        encrypt_key: Some(("other".into(), feishu::Cipher::new("other"))),
+        encrypt_key: Some(feishu::EncryptKey::new("other")),
         tolerance_secs: 300,
     };
     assert_eq!(
@@ -111,7 +111,7 @@ fn feishu_c_encrypted_challenge() {
     assert_eq!(cipher.encrypt(s(v, "plaintext").as_bytes(), iv), s(v, "encrypt"));
 
     // The wire body opens without signature headers (Feishu sends the challenge unsigned).
-    let keys = feishu::EventKeys { encrypt_key: Some((key.into(), cipher)), tolerance_secs: 300 };
+    let keys = feishu::EventKeys { encrypt_key: Some(feishu::EncryptKey::new(key)), tolerance_secs: 300 };
     let (plain, auth) =
         feishu::open_event(&keys, &Default::default(), s(v, "request_body").as_bytes(), 0).unwrap();
     assert_eq!(plain, s(v, "decrypted_by_sdk").as_bytes());
@@ -177,7 +177,7 @@ fn feishu_f_signed_encrypted_card_action() {
     let (ts, nonce, sig) =
         (s(h, "X-Lark-Request-Timestamp"), s(h, "X-Lark-Request-Nonce"), s(h, "X-Lark-Signature"));
     let body = s(v, "raw_body").as_bytes();
-    let keys = feishu::EventKeys { encrypt_key: Some((key.into(), feishu::Cipher::new(key))), tolerance_secs: 60 };
+    let keys = feishu::EventKeys { encrypt_key: Some(feishu::EncryptKey::new(key)), tolerance_secs: 60 };
     let (plain, auth) = feishu::open_event(&keys, &hdrs(ts, nonce, sig), body, 1_700_000_010).unwrap();
     assert_eq!(plain, s(v, "plaintext").as_bytes());
     assert_eq!(auth, feishu::Authenticity::Signed { timestamp_secs: 1_700_000_000 });

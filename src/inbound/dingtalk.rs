@@ -1,0 +1,106 @@
+//! `POST /dingtalk/robot`: an app robot's HTTP-mode callback (a user @-mentions
+//! the robot or messages it), per `../shared/spec/dingtalk.md` §2.
+//!
+//! The `sign` header covers only the timestamp, not the body. So besides the
+//! signature and the one-hour window, each (timestamp, sign) pair is accepted
+//! once (a second use is a replay: 403) and each `msgId` is acted on once (a
+//! repeat is answered 200 with an empty message, in case DingTalk re-sends).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Inbound, InboundError, MESSAGE_ID_TTL_SECS, RawBody, header, now_ms};
+use crate::config::{DingTalkConfig, Secret};
+use crate::interaction::{Actor, ChatMessage, Platform, strip_leading_mentions};
+use crate::replay::Sighting;
+use crate::verify::dingtalk::{self as verify, HEADER_SIGN, HEADER_TIMESTAMP};
+
+pub struct DingTalkInbound {
+    app_secret: Secret,
+    tolerance_ms: i64,
+}
+
+impl DingTalkInbound {
+    pub fn new(config: &DingTalkConfig) -> Self {
+        Self {
+            app_secret: config.app_secret.clone(),
+            tolerance_ms: i64::try_from(config.timestamp_tolerance.as_millis()).unwrap_or(i64::MAX),
+        }
+    }
+}
+
+/// The fields of a robot message we use (§2.3).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RobotMessage {
+    msgtype: Option<String>,
+    text: Option<Text>,
+    /// The 0078 doc sample puts text here; parse it defensively.
+    content: Option<serde_json::Value>,
+    msg_id: Option<String>,
+    conversation_id: Option<String>,
+    sender_staff_id: Option<String>,
+    sender_id: Option<String>,
+    sender_nick: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Text {
+    content: String,
+}
+
+impl RobotMessage {
+    fn text(&self) -> Option<&str> {
+        if self.msgtype.as_deref().is_some_and(|t| t != "text") {
+            return None;
+        }
+        self.text.as_ref().map(|t| t.content.as_str()).or_else(|| self.content.as_ref()?.as_str())
+    }
+}
+
+fn empty_reply() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"msgtype": "empty"}))
+}
+
+#[tracing::instrument(name = "dingtalk_robot", skip_all)]
+pub async fn robot(req: HttpRequest, body: RawBody, inbound: web::Data<Inbound>) -> Result<HttpResponse, InboundError> {
+    let dingtalk = inbound
+        .dingtalk
+        .as_ref()
+        .ok_or(InboundError::NotConfigured { platform: "DingTalk", section: "dingtalk" })?;
+    let now = now_ms();
+    let (ts_header, sign_header) = (header(&req, HEADER_TIMESTAMP), header(&req, HEADER_SIGN));
+    let ts = verify::verify_robot_callback(ts_header, sign_header, dingtalk.app_secret.expose(), now, dingtalk.tolerance_ms)?;
+    let message: RobotMessage =
+        serde_json::from_slice(&body.0).map_err(|e| InboundError::bad_json("robot message", e))?;
+
+    let now_secs = now / 1000;
+    let pair = format!("{}:{}", ts_header.unwrap_or_default(), sign_header.unwrap_or_default());
+    let pair_expires = ts.saturating_add(dingtalk.tolerance_ms) / 1000 + 1;
+    if inbound.sighting("dingtalk-sign", &pair, pair_expires, now_secs)? == Sighting::Repeat {
+        return Err(InboundError::Replay);
+    }
+    if let Some(id) = &message.msg_id {
+        if inbound.sighting("dingtalk-msg", id, now_secs + MESSAGE_ID_TTL_SECS, now_secs)? == Sighting::Repeat {
+            tracing::info!("duplicate DingTalk msgId ignored");
+            return Ok(empty_reply());
+        }
+    }
+    let Some(text) = message.text() else {
+        return Ok(empty_reply());
+    };
+    let chat = ChatMessage {
+        actor: Actor {
+            platform: Platform::DingTalk,
+            id: message.sender_staff_id.clone().or_else(|| message.sender_id.clone()).unwrap_or_default(),
+            name: message.sender_nick.clone(),
+        },
+        chat_id: message.conversation_id.clone(),
+        text: strip_leading_mentions(text),
+    };
+    Ok(match inbound.handler.chat_message(chat).await {
+        Some(reply) => HttpResponse::Ok().json(json!({"msgtype": "text", "text": {"content": reply.text}})),
+        None => empty_reply(),
+    })
+}

@@ -1,0 +1,116 @@
+//! Builds the actix application. `main` and the black-box tests use the same
+//! [`Application`]: it binds its own listener (port 0 picks a free port, which
+//! tests read back with [`Application::port`]), sets up TLS, and runs until stopped.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Config;
+use crate::inbound::{self, BodyLimit, Inbound, health};
+use crate::interaction::{InteractionHandler, Receipt};
+use crate::telemetry;
+use crate::tls::{self, CertOrigin};
+
+pub struct Application {
+    port: u16,
+    https: bool,
+    server: Server,
+}
+
+impl Application {
+    /// Builds with the default interaction handler.
+    pub fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_handler(config, Arc::new(Receipt))
+    }
+
+    pub fn build_with_handler(config: Config, handler: Arc<dyn InteractionHandler>) -> anyhow::Result<Self> {
+        let addr = config.listen_addr()?;
+        let listener = TcpListener::bind(addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        let port = listener.local_addr()?.port();
+        warn_about_weak_settings(&config);
+
+        let inbound = web::Data::new(Inbound::from_config(&config, handler));
+        let limit = web::Data::new(BodyLimit(config.server.max_body_bytes));
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(telemetry::request_id_header))
+                .wrap(TracingLogger::default())
+                .app_data(inbound.clone())
+                .app_data(limit.clone())
+                .configure(routes)
+        });
+        if let Some(workers) = config.server.workers {
+            server = server.workers(workers);
+        }
+        let https = !config.server.insecure_http;
+        let server = if https {
+            let (tls_config, origin) = tls::server_config(&config.server)?;
+            match origin {
+                CertOrigin::Configured { cert } => tracing::info!(cert = %cert.display(), "TLS with the configured certificate"),
+                CertOrigin::Generated { cert } => tracing::info!(
+                    cert = %cert.display(),
+                    "generated a self-signed certificate for localhost; trust it or configure server.tls_cert/tls_key (see certs/README.md)"
+                ),
+                CertOrigin::Reused { cert } => tracing::info!(cert = %cert.display(), "TLS with the self-signed certificate generated earlier"),
+            }
+            server.listen_rustls_0_23(listener, tls_config)?
+        } else {
+            tracing::warn!(
+                "server.insecure_http = true: serving PLAIN HTTP. Only do this behind a proxy that terminates TLS; signatures and tokens cross the wire in clear text otherwise"
+            );
+            server.listen(listener)?
+        };
+        tracing::info!(%addr, port, scheme = if https { "https" } else { "http" }, "ackbot listening");
+        Ok(Self { port, https, server: server.run() })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn scheme(&self) -> &'static str {
+        if self.https { "https" } else { "http" }
+    }
+
+    /// Runs until SIGINT/SIGTERM (actix stops accepting, then drains in-flight
+    /// requests for up to 30 s).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The public HTTP contract (`../shared/DESIGN.md`): paths are part of the product.
+fn routes(cfg: &mut web::ServiceConfig) {
+    let json_405 = || web::to(health::method_not_allowed);
+    cfg.service(web::resource("/healthz").get(health::healthz).default_service(json_405()))
+        .service(web::resource("/readyz").get(health::readyz).default_service(json_405()))
+        .service(web::resource("/feishu/events").post(inbound::feishu::events).default_service(json_405()))
+        .service(web::resource("/feishu/card").post(inbound::feishu::legacy_card).default_service(json_405()))
+        .service(web::resource("/dingtalk/robot").post(inbound::dingtalk::robot).default_service(json_405()))
+        .service(
+            web::resource("/wecom/callback")
+                .get(inbound::wecom::verify_url)
+                .post(inbound::wecom::callback)
+                .default_service(json_405()),
+        )
+        .default_service(web::to(health::not_found));
+}
+
+/// Start-up warnings for settings that work but weaken security or do nothing.
+fn warn_about_weak_settings(config: &Config) {
+    if let Some(f) = &config.feishu {
+        if f.encrypt_key.is_none() {
+            tracing::warn!(
+                "[feishu] has no encrypt_key: Feishu events are then authenticated only by the verification token, which travels in clear text. Set an Encrypt Key in the Feishu console and here"
+            );
+        }
+    }
+    if config.feishu.is_none() && config.dingtalk.is_none() && config.wecom.is_none() {
+        tracing::info!("no [feishu], [dingtalk] or [wecom] section: their callback endpoints answer 404 until configured");
+    }
+}
