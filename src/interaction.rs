@@ -82,17 +82,26 @@ pub struct Receipt;
 #[async_trait]
 impl InteractionHandler for Receipt {
     async fn card_action(&self, action: CardAction) -> CardReply {
-        let what = action.value.get("action").and_then(|a| a.as_str()).unwrap_or("unknown");
+        let what = action
+            .value
+            .get("action")
+            .and_then(|a| a.as_str())
+            .unwrap_or("unknown");
         tracing::info!(platform = ?action.actor.platform, action = what, "card action received");
         CardReply {
-            toast: Some((ToastKind::Info, format!("ackbot received the action: {what}"))),
+            toast: Some((
+                ToastKind::Info,
+                format!("ackbot received the action: {what}"),
+            )),
             card: None,
         }
     }
 
     async fn chat_message(&self, message: ChatMessage) -> Option<ChatReply> {
         tracing::info!(platform = ?message.actor.platform, "chat message received");
-        Some(ChatReply { text: format!("ackbot received: {}", message.text) })
+        Some(ChatReply {
+            text: format!("ackbot received: {}", message.text),
+        })
     }
 }
 
@@ -101,7 +110,10 @@ impl InteractionHandler for Receipt {
 pub fn strip_leading_mentions(text: &str) -> String {
     let mut rest = text.trim();
     while let Some(stripped) = rest.strip_prefix('@') {
-        rest = stripped.split_once(char::is_whitespace).map_or("", |(_, r)| r).trim_start();
+        rest = stripped
+            .split_once(char::is_whitespace)
+            .map_or("", |(_, r)| r)
+            .trim_start();
     }
     rest.trim().to_string()
 }
@@ -116,6 +128,9 @@ mod tests {
         assert_eq!(strip_leading_mentions("@_user_1 ack 42 "), "ack 42");
         assert_eq!(strip_leading_mentions("@bot @_user_2  list"), "list");
         assert_eq!(strip_leading_mentions("@bot"), "");
-        assert_eq!(strip_leading_mentions("mail me@example.com"), "mail me@example.com");
+        assert_eq!(
+            strip_leading_mentions("mail me@example.com"),
+            "mail me@example.com"
+        );
     }
 }

@@ -8,7 +8,11 @@ use ackbot::startup::Application;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "ackbot", version, about = "Alerts into Feishu, DingTalk and WeCom, and acknowledgements back")]
+#[command(
+    name = "ackbot",
+    version,
+    about = "Alerts into Feishu, DingTalk and WeCom, and acknowledgements back"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -43,18 +43,33 @@ struct Inner {
 
 impl ReplayGuard {
     pub fn new(capacity: usize) -> Self {
-        Self { capacity, inner: Mutex::new(Inner { seen: HashMap::new(), next_sweep: 0 }) }
+        Self {
+            capacity,
+            inner: Mutex::new(Inner {
+                seen: HashMap::new(),
+                next_sweep: 0,
+            }),
+        }
     }
 
     /// Records `key` in `namespace` until `expires_at` unless it is already there.
-    pub fn check(&self, namespace: &str, key: &str, expires_at: i64, now: i64) -> Result<Sighting, Full> {
+    pub fn check(
+        &self,
+        namespace: &str,
+        key: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<Sighting, Full> {
         let mut h = Sha256::new();
         h.update(namespace.as_bytes());
         h.update([0]);
         h.update(key.as_bytes());
         let digest: [u8; 32] = h.finalize().into();
 
-        let mut inner = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if inner.seen.get(&digest).is_some_and(|&exp| exp > now) {
             return Ok(Sighting::Repeat);
         }

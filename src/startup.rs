@@ -28,9 +28,13 @@ impl Application {
         Self::build_with_handler(config, Arc::new(Receipt))
     }
 
-    pub fn build_with_handler(config: Config, handler: Arc<dyn InteractionHandler>) -> anyhow::Result<Self> {
+    pub fn build_with_handler(
+        config: Config,
+        handler: Arc<dyn InteractionHandler>,
+    ) -> anyhow::Result<Self> {
         let addr = config.listen_addr()?;
-        let listener = TcpListener::bind(addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        let listener =
+            TcpListener::bind(addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
         let port = listener.local_addr()?.port();
         warn_about_weak_settings(&config);
 
@@ -51,12 +55,16 @@ impl Application {
         let server = if https {
             let (tls_config, origin) = tls::server_config(&config.server)?;
             match origin {
-                CertOrigin::Configured { cert } => tracing::info!(cert = %cert.display(), "TLS with the configured certificate"),
+                CertOrigin::Configured { cert } => {
+                    tracing::info!(cert = %cert.display(), "TLS with the configured certificate")
+                }
                 CertOrigin::Generated { cert } => tracing::info!(
                     cert = %cert.display(),
                     "generated a self-signed certificate for localhost; trust it or configure server.tls_cert/tls_key (see certs/README.md)"
                 ),
-                CertOrigin::Reused { cert } => tracing::info!(cert = %cert.display(), "TLS with the self-signed certificate generated earlier"),
+                CertOrigin::Reused { cert } => {
+                    tracing::info!(cert = %cert.display(), "TLS with the self-signed certificate generated earlier")
+                }
             }
             server.listen_rustls_0_23(listener, tls_config)?
         } else {
@@ -66,7 +74,11 @@ impl Application {
             server.listen(listener)?
         };
         tracing::info!(%addr, port, scheme = if https { "https" } else { "http" }, "ackbot listening");
-        Ok(Self { port, https, server: server.run() })
+        Ok(Self {
+            port,
+            https,
+            server: server.run(),
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -87,18 +99,38 @@ impl Application {
 /// The public HTTP contract (`../shared/DESIGN.md`): paths are part of the product.
 fn routes(cfg: &mut web::ServiceConfig) {
     let json_405 = || web::to(health::method_not_allowed);
-    cfg.service(web::resource("/healthz").get(health::healthz).default_service(json_405()))
-        .service(web::resource("/readyz").get(health::readyz).default_service(json_405()))
-        .service(web::resource("/feishu/events").post(inbound::feishu::events).default_service(json_405()))
-        .service(web::resource("/feishu/card").post(inbound::feishu::legacy_card).default_service(json_405()))
-        .service(web::resource("/dingtalk/robot").post(inbound::dingtalk::robot).default_service(json_405()))
-        .service(
-            web::resource("/wecom/callback")
-                .get(inbound::wecom::verify_url)
-                .post(inbound::wecom::callback)
-                .default_service(json_405()),
-        )
-        .default_service(web::to(health::not_found));
+    cfg.service(
+        web::resource("/healthz")
+            .get(health::healthz)
+            .default_service(json_405()),
+    )
+    .service(
+        web::resource("/readyz")
+            .get(health::readyz)
+            .default_service(json_405()),
+    )
+    .service(
+        web::resource("/feishu/events")
+            .post(inbound::feishu::events)
+            .default_service(json_405()),
+    )
+    .service(
+        web::resource("/feishu/card")
+            .post(inbound::feishu::legacy_card)
+            .default_service(json_405()),
+    )
+    .service(
+        web::resource("/dingtalk/robot")
+            .post(inbound::dingtalk::robot)
+            .default_service(json_405()),
+    )
+    .service(
+        web::resource("/wecom/callback")
+            .get(inbound::wecom::verify_url)
+            .post(inbound::wecom::callback)
+            .default_service(json_405()),
+    )
+    .default_service(web::to(health::not_found));
 }
 
 /// Start-up warnings for settings that work but weaken security or do nothing.
@@ -111,6 +143,8 @@ fn warn_about_weak_settings(config: &Config) {
         }
     }
     if config.feishu.is_none() && config.dingtalk.is_none() && config.wecom.is_none() {
-        tracing::info!("no [feishu], [dingtalk] or [wecom] section: their callback endpoints answer 404 until configured");
+        tracing::info!(
+            "no [feishu], [dingtalk] or [wecom] section: their callback endpoints answer 404 until configured"
+        );
     }
 }

@@ -21,11 +21,18 @@ pub const GENERATED_KEY: &str = "server.key";
 #[derive(Debug, Error)]
 pub enum TlsError {
     #[error("cannot read {what} {path}: {source}")]
-    Read { what: &'static str, path: PathBuf, source: rustls_pki_types::pem::Error },
+    Read {
+        what: &'static str,
+        path: PathBuf,
+        source: rustls_pki_types::pem::Error,
+    },
     #[error("{path} holds no certificate")]
     NoCertificate { path: PathBuf },
     #[error("cannot write the generated certificate into {dir}: {source}")]
-    Write { dir: PathBuf, source: std::io::Error },
+    Write {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot generate a self-signed certificate: {0}")]
     Generate(#[from] rcgen::Error),
     #[error("certificate and key do not form a usable TLS config: {0}")]
@@ -43,21 +50,33 @@ pub enum CertOrigin {
 /// Builds the rustls server config for the `[server]` section.
 pub fn server_config(server: &ServerSection) -> Result<(ServerConfig, CertOrigin), TlsError> {
     let (cert_path, key_path, origin) = match (&server.tls_cert, &server.tls_key) {
-        (Some(c), Some(k)) => (c.clone(), k.clone(), CertOrigin::Configured { cert: c.clone() }),
+        (Some(c), Some(k)) => (
+            c.clone(),
+            k.clone(),
+            CertOrigin::Configured { cert: c.clone() },
+        ),
         _ => ensure_self_signed(&server.generated_cert_dir)?,
     };
     let certs = CertificateDer::pem_file_iter(&cert_path)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|source| TlsError::Read { what: "certificate", path: cert_path.clone(), source })?;
+        .map_err(|source| TlsError::Read {
+            what: "certificate",
+            path: cert_path.clone(),
+            source,
+        })?;
     if certs.is_empty() {
         return Err(TlsError::NoCertificate { path: cert_path });
     }
-    let key = PrivateKeyDer::from_pem_file(&key_path)
-        .map_err(|source| TlsError::Read { what: "private key", path: key_path.clone(), source })?;
-    let config = ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)?;
+    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|source| TlsError::Read {
+        what: "private key",
+        path: key_path.clone(),
+        source,
+    })?;
+    let config =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)?;
     Ok((config, origin))
 }
 
@@ -68,9 +87,16 @@ fn ensure_self_signed(dir: &Path) -> Result<(PathBuf, PathBuf, CertOrigin), TlsE
     if cert.exists() && key.exists() {
         return Ok((cert.clone(), key, CertOrigin::Reused { cert }));
     }
-    let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    let names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
     let generated = rcgen::generate_simple_self_signed(names)?;
-    let write_err = |source| TlsError::Write { dir: dir.to_path_buf(), source };
+    let write_err = |source| TlsError::Write {
+        dir: dir.to_path_buf(),
+        source,
+    };
     std::fs::create_dir_all(dir).map_err(write_err)?;
     write_private(&key, generated.signing_key.serialize_pem().as_bytes()).map_err(write_err)?;
     std::fs::write(&cert, generated.cert.pem()).map_err(write_err)?;

@@ -27,7 +27,11 @@ pub fn expand_tree(
         }
         toml::Value::Table(table) => {
             for (k, v) in table.iter_mut() {
-                let path = if key.is_empty() { k.clone() } else { format!("{key}.{k}") };
+                let path = if key.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{key}.{k}")
+                };
                 expand_tree(v, &path, env)?;
             }
         }
@@ -100,7 +104,10 @@ mod tests {
     fn expands_references() {
         assert_eq!(expand_str("x${A}y${A}", "k", &env).unwrap(), "xalphayalpha");
         assert_eq!(expand_str("${EMPTY}", "k", &env).unwrap(), "");
-        assert_eq!(expand_str("cost $5, $$A", "k", &env).unwrap(), "cost $5, $$A");
+        assert_eq!(
+            expand_str("cost $5, $$A", "k", &env).unwrap(),
+            "cost $5, $$A"
+        );
         assert_eq!(expand_str("$${A}", "k", &env).unwrap(), "${A}");
         // Expansion is not recursive: a value containing `${` stays as it is.
         assert_eq!(expand_str("${DOLLAR}", "k", &env).unwrap(), "${A}");
@@ -110,18 +117,36 @@ mod tests {
     fn errors_name_the_variable_and_the_key() {
         assert_eq!(
             expand_str("${NOPE}", "feishu.app_secret", &env),
-            Err(ExpandError::Missing { key: "feishu.app_secret".into(), var: "NOPE".into() })
+            Err(ExpandError::Missing {
+                key: "feishu.app_secret".into(),
+                var: "NOPE".into()
+            })
         );
-        assert!(matches!(expand_str("${A", "k", &env), Err(ExpandError::Malformed { .. })));
-        assert!(matches!(expand_str("${1A}", "k", &env), Err(ExpandError::Malformed { .. })));
-        assert!(matches!(expand_str("${}", "k", &env), Err(ExpandError::Malformed { .. })));
+        assert!(matches!(
+            expand_str("${A", "k", &env),
+            Err(ExpandError::Malformed { .. })
+        ));
+        assert!(matches!(
+            expand_str("${1A}", "k", &env),
+            Err(ExpandError::Malformed { .. })
+        ));
+        assert!(matches!(
+            expand_str("${}", "k", &env),
+            Err(ExpandError::Malformed { .. })
+        ));
     }
 
     #[test]
     fn walks_tables_and_arrays() {
         let mut v: toml::Value = toml::from_str("[api]\ntokens = [\"${A}\", \"${NOPE}\"]").unwrap();
         let err = expand_tree(&mut v, "", &env).unwrap_err();
-        assert_eq!(err, ExpandError::Missing { key: "api.tokens[1]".into(), var: "NOPE".into() });
+        assert_eq!(
+            err,
+            ExpandError::Missing {
+                key: "api.tokens[1]".into(),
+                var: "NOPE".into()
+            }
+        );
     }
 
     proptest! {

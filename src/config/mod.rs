@@ -28,7 +28,10 @@ pub const DEFAULT_CONFIG_FILE: &str = "ackbot.toml";
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not valid TOML: {message}")]
     Syntax { path: String, message: String },
     #[error(transparent)]
@@ -40,7 +43,10 @@ pub enum ConfigError {
 }
 
 fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key, message: message.into() }
+    ConfigError::Invalid {
+        key,
+        message: message.into(),
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -111,7 +117,9 @@ pub struct StorageConfig {
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        Self { url: Secret::new("sqlite://data/ackbot.db") }
+        Self {
+            url: Secret::new("sqlite://data/ackbot.db"),
+        }
     }
 }
 
@@ -211,8 +219,11 @@ mod duration {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let s = String::deserialize(d)?;
-        humantime::parse_duration(&s)
-            .map_err(|e| serde::de::Error::custom(format!("`{s}` is not a duration like \"90s\", \"5m\" or \"4h\": {e}")))
+        humantime::parse_duration(&s).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "`{s}` is not a duration like \"90s\", \"5m\" or \"4h\": {e}"
+            ))
+        })
     }
 
     pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -251,8 +262,10 @@ impl Config {
             None if Path::new(DEFAULT_CONFIG_FILE).exists() => PathBuf::from(DEFAULT_CONFIG_FILE),
             None => return Ok((Self::from_toml("", "defaults", &env)?, Source::Defaults)),
         };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
         let config = Self::from_toml(&text, &path.display().to_string(), &env)?;
         Ok((config, Source::File(path)))
     }
@@ -265,12 +278,16 @@ impl Config {
     ) -> Result<Self, ConfigError> {
         let mut tree: toml::Value = toml::from_str::<toml::Table>(text)
             .map(toml::Value::Table)
-            .map_err(|e| ConfigError::Syntax { path: origin.to_string(), message: e.to_string() })?;
+            .map_err(|e| ConfigError::Syntax {
+                path: origin.to_string(),
+                message: e.to_string(),
+            })?;
         expand::expand_tree(&mut tree, "", env)?;
-        let config: Config = serde_path_to_error::deserialize(tree).map_err(|e| ConfigError::Shape {
-            key: e.path().to_string(),
-            message: e.inner().to_string(),
-        })?;
+        let config: Config =
+            serde_path_to_error::deserialize(tree).map_err(|e| ConfigError::Shape {
+                key: e.path().to_string(),
+                message: e.inner().to_string(),
+            })?;
         config.validate()?;
         Ok(config)
     }
@@ -279,36 +296,60 @@ impl Config {
     /// secrets that expanded to nothing.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let s = &self.server;
-        s.listen
-            .to_socket_addrs()
-            .map_err(|e| invalid("server.listen", format!("`{}` is not host:port ({e})", s.listen)))?;
+        s.listen.to_socket_addrs().map_err(|e| {
+            invalid(
+                "server.listen",
+                format!("`{}` is not host:port ({e})", s.listen),
+            )
+        })?;
         match (&s.tls_cert, &s.tls_key) {
             (Some(_), None) | (None, Some(_)) => {
-                return Err(invalid("server.tls_cert", "set both tls_cert and tls_key, or neither"));
+                return Err(invalid(
+                    "server.tls_cert",
+                    "set both tls_cert and tls_key, or neither",
+                ));
             }
             _ => {}
         }
         if !(1024..=64 * 1024 * 1024).contains(&s.max_body_bytes) {
-            return Err(invalid("server.max_body_bytes", "must be between 1024 and 67108864"));
+            return Err(invalid(
+                "server.max_body_bytes",
+                "must be between 1024 and 67108864",
+            ));
         }
         if s.workers == Some(0) {
             return Err(invalid("server.workers", "must be at least 1"));
         }
         if s.replay_cache_capacity < 1000 {
-            return Err(invalid("server.replay_cache_capacity", "must be at least 1000"));
+            return Err(invalid(
+                "server.replay_cache_capacity",
+                "must be at least 1000",
+            ));
         }
         if let Some(url) = &s.public_url {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(invalid("server.public_url", "must start with https:// or http://"));
+                return Err(invalid(
+                    "server.public_url",
+                    "must start with https:// or http://",
+                ));
             }
         }
         let storage = self.storage.url.expose();
-        if !["sqlite:", "postgres://", "postgresql://"].iter().any(|p| storage.starts_with(p)) {
-            return Err(invalid("storage.url", "must start with sqlite: or postgres://"));
+        if !["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|p| storage.starts_with(p))
+        {
+            return Err(invalid(
+                "storage.url",
+                "must start with sqlite: or postgres://",
+            ));
         }
         for (i, t) in self.api.tokens.iter().enumerate() {
             if t.expose().len() < 16 {
-                return Err(invalid("api.tokens", format!("token #{} is shorter than 16 characters", i + 1)));
+                return Err(invalid(
+                    "api.tokens",
+                    format!("token #{} is shorter than 16 characters", i + 1),
+                ));
             }
         }
         if let Some(f) = &self.feishu {
@@ -347,14 +388,20 @@ impl Config {
     /// The first address `server.listen` resolves to.
     pub fn listen_addr(&self) -> std::io::Result<SocketAddr> {
         self.server.listen.to_socket_addrs()?.next().ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "server.listen resolves to nothing")
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "server.listen resolves to nothing",
+            )
         })
     }
 }
 
 fn non_empty(secret: &Secret, key: &'static str) -> Result<(), ConfigError> {
     if secret.is_empty() {
-        Err(invalid(key, "is empty (did its ${VAR} expand to nothing?); remove the key or set a value"))
+        Err(invalid(
+            key,
+            "is empty (did its ${VAR} expand to nothing?); remove the key or set a value",
+        ))
     } else {
         Ok(())
     }

@@ -57,12 +57,20 @@ ttl = "24h"
     let f = c.feishu.as_ref().unwrap();
     assert_eq!(f.verification_token.expose(), "verification-token-value");
     assert_eq!(f.timestamp_tolerance, Duration::from_secs(3600));
-    assert_eq!(c.wecom.as_ref().unwrap().timestamp_tolerance, Duration::from_secs(300));
+    assert_eq!(
+        c.wecom.as_ref().unwrap().timestamp_tolerance,
+        Duration::from_secs(300)
+    );
     assert_eq!(c.links.as_ref().unwrap().ttl, Duration::from_secs(86400));
 
     // Neither Debug nor the printed config shows a secret.
     for shown in [format!("{c:?}"), c.to_masked_toml()] {
-        for secret in ["verification-token-value", "encrypt-key-value", "0123456789abcdef0123", "abcdefghijklmnop"] {
+        for secret in [
+            "verification-token-value",
+            "encrypt-key-value",
+            "0123456789abcdef0123",
+            "abcdefghijklmnop",
+        ] {
             assert!(!shown.contains(secret), "{secret} leaked in {shown}");
         }
         assert!(shown.contains(secret::MASK));
@@ -81,8 +89,13 @@ fn unknown_keys_are_errors_that_name_the_key() {
 
 #[test]
 fn missing_env_var_names_variable_and_key() {
-    let msg = load("[feishu]\nverification_token = \"${NOT_SET_ANYWHERE}\"").unwrap_err().to_string();
-    assert!(msg.contains("NOT_SET_ANYWHERE") && msg.contains("feishu.verification_token"), "{msg}");
+    let msg = load("[feishu]\nverification_token = \"${NOT_SET_ANYWHERE}\"")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("NOT_SET_ANYWHERE") && msg.contains("feishu.verification_token"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -99,12 +112,27 @@ fn bad_values_are_refused_with_the_key() {
         ("[server]\npublic_url = \"ftp://x\"", "server.public_url"),
         ("[storage]\nurl = \"mysql://x\"", "storage.url"),
         ("[api]\ntokens = [\"short\"]", "api.tokens"),
-        ("[feishu]\nverification_token = \"${EMPTY}\"", "feishu.verification_token"),
-        ("[feishu]\nverification_token = \"t\"\nencrypt_key = \"\"", "feishu.encrypt_key"),
-        ("[feishu]\nverification_token = \"t\"\ntimestamp_tolerance = \"1s\"", "feishu.timestamp_tolerance"),
-        ("[feishu]\nverification_token = \"t\"\ntimestamp_tolerance = \"soon\"", "timestamp_tolerance"),
+        (
+            "[feishu]\nverification_token = \"${EMPTY}\"",
+            "feishu.verification_token",
+        ),
+        (
+            "[feishu]\nverification_token = \"t\"\nencrypt_key = \"\"",
+            "feishu.encrypt_key",
+        ),
+        (
+            "[feishu]\nverification_token = \"t\"\ntimestamp_tolerance = \"1s\"",
+            "feishu.timestamp_tolerance",
+        ),
+        (
+            "[feishu]\nverification_token = \"t\"\ntimestamp_tolerance = \"soon\"",
+            "timestamp_tolerance",
+        ),
         ("[dingtalk]\napp_secret = \"\"", "dingtalk.app_secret"),
-        ("[wecom]\ntoken = \"t\"\nencoding_aes_key = \"short\"", "wecom.encoding_aes_key"),
+        (
+            "[wecom]\ntoken = \"t\"\nencoding_aes_key = \"short\"",
+            "wecom.encoding_aes_key",
+        ),
         ("[links]\nsecret = \"short\"", "links.secret"),
         ("[feishu]\nencrypt_key = \"k\"", "verification_token"),
     ];

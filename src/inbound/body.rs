@@ -25,7 +25,9 @@ impl FromRequest for RawBody {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req.app_data::<web::Data<BodyLimit>>().map_or(256 * 1024, |l| l.0);
+        let limit = req
+            .app_data::<web::Data<BodyLimit>>()
+            .map_or(256 * 1024, |l| l.0);
         let declared = req
             .headers()
             .get(CONTENT_LENGTH)
@@ -38,7 +40,8 @@ impl FromRequest for RawBody {
             }
             let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| InboundError::BadRequest(format!("cannot read body: {e}")))?;
+                let chunk = chunk
+                    .map_err(|e| InboundError::BadRequest(format!("cannot read body: {e}")))?;
                 if buf.len() + chunk.len() > limit {
                     return Err(InboundError::PayloadTooLarge { limit });
                 }

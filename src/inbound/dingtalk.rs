@@ -55,7 +55,10 @@ impl RobotMessage {
         if self.msgtype.as_deref().is_some_and(|t| t != "text") {
             return None;
         }
-        self.text.as_ref().map(|t| t.content.as_str()).or_else(|| self.content.as_ref()?.as_str())
+        self.text
+            .as_ref()
+            .map(|t| t.content.as_str())
+            .or_else(|| self.content.as_ref()?.as_str())
     }
 }
 
@@ -64,25 +67,44 @@ fn empty_reply() -> HttpResponse {
 }
 
 #[tracing::instrument(name = "dingtalk_robot", skip_all)]
-pub async fn robot(req: HttpRequest, body: RawBody, inbound: web::Data<Inbound>) -> Result<HttpResponse, InboundError> {
+pub async fn robot(
+    req: HttpRequest,
+    body: RawBody,
+    inbound: web::Data<Inbound>,
+) -> Result<HttpResponse, InboundError> {
     let dingtalk = inbound
         .dingtalk
         .as_ref()
-        .ok_or(InboundError::NotConfigured { platform: "DingTalk", section: "dingtalk" })?;
+        .ok_or(InboundError::NotConfigured {
+            platform: "DingTalk",
+            section: "dingtalk",
+        })?;
     let now = now_ms();
     let (ts_header, sign_header) = (header(&req, HEADER_TIMESTAMP), header(&req, HEADER_SIGN));
-    let ts = verify::verify_robot_callback(ts_header, sign_header, dingtalk.app_secret.expose(), now, dingtalk.tolerance_ms)?;
+    let ts = verify::verify_robot_callback(
+        ts_header,
+        sign_header,
+        dingtalk.app_secret.expose(),
+        now,
+        dingtalk.tolerance_ms,
+    )?;
     let message: RobotMessage =
         serde_json::from_slice(&body.0).map_err(|e| InboundError::bad_json("robot message", e))?;
 
     let now_secs = now / 1000;
-    let pair = format!("{}:{}", ts_header.unwrap_or_default(), sign_header.unwrap_or_default());
+    let pair = format!(
+        "{}:{}",
+        ts_header.unwrap_or_default(),
+        sign_header.unwrap_or_default()
+    );
     let pair_expires = ts.saturating_add(dingtalk.tolerance_ms) / 1000 + 1;
     if inbound.sighting("dingtalk-sign", &pair, pair_expires, now_secs)? == Sighting::Repeat {
         return Err(InboundError::Replay);
     }
     if let Some(id) = &message.msg_id {
-        if inbound.sighting("dingtalk-msg", id, now_secs + MESSAGE_ID_TTL_SECS, now_secs)? == Sighting::Repeat {
+        if inbound.sighting("dingtalk-msg", id, now_secs + MESSAGE_ID_TTL_SECS, now_secs)?
+            == Sighting::Repeat
+        {
             tracing::info!("duplicate DingTalk msgId ignored");
             return Ok(empty_reply());
         }
@@ -93,14 +115,20 @@ pub async fn robot(req: HttpRequest, body: RawBody, inbound: web::Data<Inbound>)
     let chat = ChatMessage {
         actor: Actor {
             platform: Platform::DingTalk,
-            id: message.sender_staff_id.clone().or_else(|| message.sender_id.clone()).unwrap_or_default(),
+            id: message
+                .sender_staff_id
+                .clone()
+                .or_else(|| message.sender_id.clone())
+                .unwrap_or_default(),
             name: message.sender_nick.clone(),
         },
         chat_id: message.conversation_id.clone(),
         text: strip_leading_mentions(text),
     };
     Ok(match inbound.handler.chat_message(chat).await {
-        Some(reply) => HttpResponse::Ok().json(json!({"msgtype": "text", "text": {"content": reply.text}})),
+        Some(reply) => {
+            HttpResponse::Ok().json(json!({"msgtype": "text", "text": {"content": reply.text}}))
+        }
         None => empty_reply(),
     })
 }

@@ -20,7 +20,10 @@ pub enum InboundError {
     #[error("this request was already processed (replay)")]
     Replay,
     #[error("{platform} callbacks are not configured on this server (add a [{section}] section)")]
-    NotConfigured { platform: &'static str, section: &'static str },
+    NotConfigured {
+        platform: &'static str,
+        section: &'static str,
+    },
     #[error("the server is busy; retry later")]
     Busy,
 }
@@ -44,7 +47,9 @@ impl InboundError {
     }
 
     pub fn bad_json(what: &str, e: impl std::fmt::Display) -> Self {
-        Self::BadRequest(format!("{what} is not valid JSON of the expected shape: {e}"))
+        Self::BadRequest(format!(
+            "{what} is not valid JSON of the expected shape: {e}"
+        ))
     }
 }
 
@@ -62,6 +67,9 @@ impl ResponseError for InboundError {
 
     fn error_response(&self) -> HttpResponse {
         // tracing-actix-web logs the refusal (message, status, request id) once.
-        HttpResponse::build(self.status_code()).json(ErrorBody { error: self.code(), message: self.to_string() })
+        HttpResponse::build(self.status_code()).json(ErrorBody {
+            error: self.code(),
+            message: self.to_string(),
+        })
     }
 }

@@ -16,8 +16,8 @@ use crate::interaction::{
 use crate::replay::Sighting;
 use crate::verify::VerifyError;
 use crate::verify::feishu::{
-    self as verify, Authenticity, EncryptKey, EventKeys, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP,
-    SignatureHeaders,
+    self as verify, Authenticity, EncryptKey, EventKeys, HEADER_NONCE, HEADER_SIGNATURE,
+    HEADER_TIMESTAMP, SignatureHeaders,
 };
 
 /// Feishu shows an error if a card callback takes longer than 3 s; leave margin
@@ -34,7 +34,10 @@ impl FeishuInbound {
         Self {
             verification_token: config.verification_token.clone(),
             keys: EventKeys {
-                encrypt_key: config.encrypt_key.as_ref().map(|k| EncryptKey::new(k.expose())),
+                encrypt_key: config
+                    .encrypt_key
+                    .as_ref()
+                    .map(|k| EncryptKey::new(k.expose())),
                 tolerance_secs: secs(config.timestamp_tolerance),
             },
         }
@@ -46,7 +49,10 @@ impl FeishuInbound {
 }
 
 fn state(inbound: &Inbound) -> Result<&FeishuInbound, InboundError> {
-    inbound.feishu.as_ref().ok_or(InboundError::NotConfigured { platform: "Feishu", section: "feishu" })
+    inbound.feishu.as_ref().ok_or(InboundError::NotConfigured {
+        platform: "Feishu",
+        section: "feishu",
+    })
 }
 
 fn signature_headers(req: &HttpRequest) -> SignatureHeaders<'_> {
@@ -139,20 +145,27 @@ fn decode_event(event_type: &str, event: Option<Value>) -> Result<Dispatch, Inbo
     let event = event.unwrap_or(Value::Null);
     match event_type {
         "card.action.trigger" => {
-            let t: CardTrigger =
-                serde_json::from_value(event).map_err(|e| InboundError::bad_json("card.action.trigger event", e))?;
+            let t: CardTrigger = serde_json::from_value(event)
+                .map_err(|e| InboundError::bad_json("card.action.trigger event", e))?;
             Ok(Dispatch::Card(CardAction {
-                actor: Actor { platform: Platform::Feishu, id: t.operator.open_id, name: None },
+                actor: Actor {
+                    platform: Platform::Feishu,
+                    id: t.operator.open_id,
+                    name: None,
+                },
                 value: t.action.value,
                 message_id: t.context.open_message_id,
                 chat_id: t.context.open_chat_id,
             }))
         }
         "im.message.receive_v1" => {
-            let m: MessageReceive =
-                serde_json::from_value(event).map_err(|e| InboundError::bad_json("im.message.receive_v1 event", e))?;
+            let m: MessageReceive = serde_json::from_value(event)
+                .map_err(|e| InboundError::bad_json("im.message.receive_v1 event", e))?;
             if m.message.message_type != "text" {
-                return Ok(Dispatch::Ignore(format!("{} message", m.message.message_type)));
+                return Ok(Dispatch::Ignore(format!(
+                    "{} message",
+                    m.message.message_type
+                )));
             }
             #[derive(Deserialize)]
             struct Text {
@@ -161,7 +174,11 @@ fn decode_event(event_type: &str, event: Option<Value>) -> Result<Dispatch, Inbo
             let text: Text = serde_json::from_str(&m.message.content)
                 .map_err(|e| InboundError::bad_json("message content", e))?;
             Ok(Dispatch::Chat(ChatMessage {
-                actor: Actor { platform: Platform::Feishu, id: m.sender.sender_id.open_id, name: None },
+                actor: Actor {
+                    platform: Platform::Feishu,
+                    id: m.sender.sender_id.open_id,
+                    name: None,
+                },
                 chat_id: m.message.chat_id,
                 text: strip_leading_mentions(&text.text),
             }))
@@ -184,39 +201,74 @@ fn card_response(reply: CardReply) -> Value {
 
 /// Runs the card handler as its own task, so it finishes even when it overruns
 /// the reply budget; the click then gets an "in progress" toast.
-async fn card_reply_within_budget(handler: Arc<dyn InteractionHandler>, action: CardAction) -> CardReply {
+async fn card_reply_within_budget(
+    handler: Arc<dyn InteractionHandler>,
+    action: CardAction,
+) -> CardReply {
     let task = tokio::spawn(async move { handler.card_action(action).await });
     match tokio::time::timeout(CARD_REPLY_BUDGET, task).await {
         Ok(Ok(reply)) => reply,
         Ok(Err(join)) => {
             tracing::error!(error = %join, "card action handler failed");
-            CardReply { toast: Some((crate::interaction::ToastKind::Error, "ackbot failed to handle this".into())), card: None }
+            CardReply {
+                toast: Some((
+                    crate::interaction::ToastKind::Error,
+                    "ackbot failed to handle this".into(),
+                )),
+                card: None,
+            }
         }
         Err(_) => {
-            tracing::warn!("card action handler overran the reply budget; it continues in the background");
-            CardReply { toast: Some((crate::interaction::ToastKind::Info, "ackbot is working on it…".into())), card: None }
+            tracing::warn!(
+                "card action handler overran the reply budget; it continues in the background"
+            );
+            CardReply {
+                toast: Some((
+                    crate::interaction::ToastKind::Info,
+                    "ackbot is working on it…".into(),
+                )),
+                card: None,
+            }
         }
     }
 }
 
-fn challenge_response(feishu: &FeishuInbound, incoming: &Incoming) -> Result<HttpResponse, InboundError> {
+fn challenge_response(
+    feishu: &FeishuInbound,
+    incoming: &Incoming,
+) -> Result<HttpResponse, InboundError> {
     feishu.check_token(incoming.token.as_deref())?;
-    let challenge = incoming.challenge.as_deref().ok_or_else(|| InboundError::BadRequest("url_verification without challenge".into()))?;
+    let challenge = incoming
+        .challenge
+        .as_deref()
+        .ok_or_else(|| InboundError::BadRequest("url_verification without challenge".into()))?;
     Ok(HttpResponse::Ok().json(json!({ "challenge": challenge })))
 }
 
 /// `POST /feishu/events`.
 #[tracing::instrument(name = "feishu_event", skip_all)]
-pub async fn events(req: HttpRequest, body: RawBody, inbound: web::Data<Inbound>) -> Result<HttpResponse, InboundError> {
+pub async fn events(
+    req: HttpRequest,
+    body: RawBody,
+    inbound: web::Data<Inbound>,
+) -> Result<HttpResponse, InboundError> {
     let feishu = state(&inbound)?;
     let now_secs = now_ms() / 1000;
-    let (plaintext, auth) = verify::open_event(&feishu.keys, &signature_headers(&req), &body.0, now_secs)?;
+    let (plaintext, auth) =
+        verify::open_event(&feishu.keys, &signature_headers(&req), &body.0, now_secs)?;
     let encrypted_mode = feishu.keys.encrypt_key.is_some();
     let unsigned = auth == Authenticity::Unsigned;
     // Unsigned requests in encrypted mode get one indistinguishable refusal (no oracle).
-    let opaque = |e: InboundError| if unsigned && encrypted_mode { VerifyError::Unauthenticated.into() } else { e };
+    let opaque = |e: InboundError| {
+        if unsigned && encrypted_mode {
+            VerifyError::Unauthenticated.into()
+        } else {
+            e
+        }
+    };
 
-    let incoming: Incoming = serde_json::from_slice(&plaintext).map_err(|e| opaque(InboundError::bad_json("event", e)))?;
+    let incoming: Incoming = serde_json::from_slice(&plaintext)
+        .map_err(|e| opaque(InboundError::bad_json("event", e)))?;
     if incoming.kind.as_deref() == Some("url_verification") {
         return challenge_response(feishu, &incoming).map_err(opaque);
     }
@@ -225,19 +277,24 @@ pub async fn events(req: HttpRequest, body: RawBody, inbound: web::Data<Inbound>
         return Err(VerifyError::MissingHeader(HEADER_SIGNATURE).into());
     }
     if incoming.schema.as_deref() != Some("2.0") {
-        return Err(InboundError::BadRequest("only schema 2.0 events are supported; subscribe to v2 events".into()));
+        return Err(InboundError::BadRequest(
+            "only schema 2.0 events are supported; subscribe to v2 events".into(),
+        ));
     }
-    let header = incoming.header.ok_or_else(|| InboundError::BadRequest("schema 2.0 event without header".into()))?;
+    let header = incoming
+        .header
+        .ok_or_else(|| InboundError::BadRequest("schema 2.0 event without header".into()))?;
     feishu.check_token(header.token.as_deref())?;
     let dispatch = decode_event(&header.event_type, incoming.event)?;
 
     let keep_until = match auth {
-        Authenticity::Signed { timestamp_secs } => {
-            (timestamp_secs.saturating_add(feishu.keys.tolerance_secs)).max(now_secs + MESSAGE_ID_TTL_SECS)
-        }
+        Authenticity::Signed { timestamp_secs } => (timestamp_secs
+            .saturating_add(feishu.keys.tolerance_secs))
+        .max(now_secs + MESSAGE_ID_TTL_SECS),
         Authenticity::Unsigned => now_secs + MESSAGE_ID_TTL_SECS,
     };
-    if inbound.sighting("feishu-event", &header.event_id, keep_until, now_secs)? == Sighting::Repeat {
+    if inbound.sighting("feishu-event", &header.event_id, keep_until, now_secs)? == Sighting::Repeat
+    {
         tracing::info!(event_id = %header.event_id, "duplicate Feishu event ignored");
         return Ok(HttpResponse::Ok().json(json!({})));
     }
@@ -277,26 +334,42 @@ struct LegacyCardAction {
 /// `POST /feishu/card`: the legacy message-card request URL (SHA-1 signature
 /// keyed by the Verification Token). Its `url_verification` arrives unsigned.
 #[tracing::instrument(name = "feishu_legacy_card", skip_all)]
-pub async fn legacy_card(req: HttpRequest, body: RawBody, inbound: web::Data<Inbound>) -> Result<HttpResponse, InboundError> {
+pub async fn legacy_card(
+    req: HttpRequest,
+    body: RawBody,
+    inbound: web::Data<Inbound>,
+) -> Result<HttpResponse, InboundError> {
     let feishu = state(&inbound)?;
     let now_secs = now_ms() / 1000;
     let headers = signature_headers(&req);
     if headers.timestamp.is_none() && headers.nonce.is_none() && headers.signature.is_none() {
         // Only the challenge comes unsigned; it is authenticated by its token.
         let encrypted_mode = feishu.keys.encrypt_key.is_some();
-        let opaque = |e: InboundError| if encrypted_mode { VerifyError::Unauthenticated.into() } else { e };
+        let opaque = |e: InboundError| {
+            if encrypted_mode {
+                VerifyError::Unauthenticated.into()
+            } else {
+                e
+            }
+        };
         let (plaintext, _) = verify::open_event(&feishu.keys, &headers, &body.0, now_secs)?;
-        let incoming: Incoming =
-            serde_json::from_slice(&plaintext).map_err(|e| opaque(InboundError::bad_json("card callback", e)))?;
+        let incoming: Incoming = serde_json::from_slice(&plaintext)
+            .map_err(|e| opaque(InboundError::bad_json("card callback", e)))?;
         if incoming.kind.as_deref() != Some("url_verification") {
             return Err(VerifyError::MissingHeader(HEADER_SIGNATURE).into());
         }
         return challenge_response(feishu, &incoming).map_err(opaque);
     }
-    if headers.signature.is_some_and(verify::looks_like_event_signature) {
-        tracing::warn!("a SHA-256 signed callback reached /feishu/card: point the card.action.trigger callback URL at /feishu/events");
+    if headers
+        .signature
+        .is_some_and(verify::looks_like_event_signature)
+    {
+        tracing::warn!(
+            "a SHA-256 signed callback reached /feishu/card: point the card.action.trigger callback URL at /feishu/events"
+        );
         return Err(InboundError::BadRequest(
-            "this is a card.action.trigger callback; configure its request URL as /feishu/events".into(),
+            "this is a card.action.trigger callback; configure its request URL as /feishu/events"
+                .into(),
         ));
     }
     let ts = verify::verify_legacy_card(
@@ -306,7 +379,8 @@ pub async fn legacy_card(req: HttpRequest, body: RawBody, inbound: web::Data<Inb
         now_secs,
         feishu.keys.tolerance_secs,
     )?;
-    let card: LegacyCardAction = serde_json::from_slice(&body.0).map_err(|e| InboundError::bad_json("card callback", e))?;
+    let card: LegacyCardAction =
+        serde_json::from_slice(&body.0).map_err(|e| InboundError::bad_json("card callback", e))?;
     let signature = headers.signature.unwrap_or_default().to_ascii_lowercase();
     let keep_until = ts.saturating_add(feishu.keys.tolerance_secs);
     if inbound.sighting("feishu-card", &signature, keep_until, now_secs)? == Sighting::Repeat {
@@ -314,14 +388,21 @@ pub async fn legacy_card(req: HttpRequest, body: RawBody, inbound: web::Data<Inb
         return Ok(HttpResponse::Ok().json(json!({})));
     }
     let action = CardAction {
-        actor: Actor { platform: Platform::Feishu, id: card.open_id, name: None },
+        actor: Actor {
+            platform: Platform::Feishu,
+            id: card.open_id,
+            name: None,
+        },
         value: card.action.value,
         message_id: card.open_message_id,
         chat_id: card.open_chat_id,
     };
     let reply = card_reply_within_budget(inbound.handler.clone(), action).await;
     // The legacy response puts card fields at the top level beside the toast.
-    let mut response = card_response(CardReply { toast: reply.toast, card: None });
+    let mut response = card_response(CardReply {
+        toast: reply.toast,
+        card: None,
+    });
     if let Some(Value::Object(fields)) = reply.card {
         response.as_object_mut().expect("object").extend(fields);
     }

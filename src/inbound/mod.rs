@@ -47,13 +47,23 @@ impl Inbound {
     }
 
     /// Records a sighting; a full cache is reported as busy (503, retry later).
-    fn sighting(&self, namespace: &str, key: &str, expires_at: i64, now: i64) -> Result<Sighting, InboundError> {
-        self.replay.check(namespace, key, expires_at, now).map_err(|_| InboundError::Busy)
+    fn sighting(
+        &self,
+        namespace: &str,
+        key: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<Sighting, InboundError> {
+        self.replay
+            .check(namespace, key, expires_at, now)
+            .map_err(|_| InboundError::Busy)
     }
 }
 
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 pub fn secs(d: Duration) -> i64 {

@@ -31,7 +31,8 @@ impl WeComInbound {
     pub fn new(config: &WeComConfig) -> Self {
         Self {
             token: config.token.clone(),
-            cipher: Cipher::new(config.encoding_aes_key.expose()).expect("validated at config load"),
+            cipher: Cipher::new(config.encoding_aes_key.expose())
+                .expect("validated at config load"),
             receive_id: config.receive_id.clone(),
             tolerance_secs: secs(config.timestamp_tolerance),
         }
@@ -39,7 +40,10 @@ impl WeComInbound {
 }
 
 fn state(inbound: &Inbound) -> Result<&WeComInbound, InboundError> {
-    inbound.wecom.as_ref().ok_or(InboundError::NotConfigured { platform: "WeCom", section: "wecom" })
+    inbound.wecom.as_ref().ok_or(InboundError::NotConfigured {
+        platform: "WeCom",
+        section: "wecom",
+    })
 }
 
 /// Query parameters, percent-decoded without turning `+` into a space.
@@ -48,18 +52,34 @@ fn query_params(req: &HttpRequest) -> HashMap<String, String> {
         .split('&')
         .filter_map(|pair| {
             let (k, v) = pair.split_once('=')?;
-            let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned());
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8()
+                    .ok()
+                    .map(|c| c.into_owned())
+            };
             Some((decode(k)?, decode(v)?))
         })
         .collect()
 }
 
-fn param<'a>(params: &'a HashMap<String, String>, name: &'static str) -> Result<&'a str, VerifyError> {
-    params.get(name).map(String::as_str).ok_or(VerifyError::MissingParam(name))
+fn param<'a>(
+    params: &'a HashMap<String, String>,
+    name: &'static str,
+) -> Result<&'a str, VerifyError> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .ok_or(VerifyError::MissingParam(name))
 }
 
 /// Verifies signature and window over `encrypted`; returns the timestamp (s).
-fn verify_request(wecom: &WeComInbound, params: &HashMap<String, String>, encrypted: &str, now_secs: i64) -> Result<i64, VerifyError> {
+fn verify_request(
+    wecom: &WeComInbound,
+    params: &HashMap<String, String>,
+    encrypted: &str,
+    now_secs: i64,
+) -> Result<i64, VerifyError> {
     let signature = param(params, "msg_signature")?;
     let ts = param(params, "timestamp")?;
     let nonce = param(params, "nonce")?;
@@ -76,13 +96,18 @@ fn verify_request(wecom: &WeComInbound, params: &HashMap<String, String>, encryp
 /// `GET /wecom/callback`: answer the URL check with the decrypted `echostr`, as
 /// plain text with nothing around it.
 #[tracing::instrument(name = "wecom_verify_url", skip_all)]
-pub async fn verify_url(req: HttpRequest, inbound: web::Data<Inbound>) -> Result<HttpResponse, InboundError> {
+pub async fn verify_url(
+    req: HttpRequest,
+    inbound: web::Data<Inbound>,
+) -> Result<HttpResponse, InboundError> {
     let wecom = state(&inbound)?;
     let params = query_params(&req);
     let echostr = param(&params, "echostr")?;
     verify_request(wecom, &params, echostr, now_ms() / 1000)?;
     let plain = wecom.cipher.decrypt(echostr, &wecom.receive_id)?;
-    Ok(HttpResponse::Ok().content_type(ContentType::plaintext()).body(plain))
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::plaintext())
+        .body(plain))
 }
 
 #[derive(Deserialize)]
@@ -135,23 +160,33 @@ struct XmlText {
 
 /// `POST /wecom/callback`: a message to the robot. The reply is encrypted XML.
 #[tracing::instrument(name = "wecom_callback", skip_all)]
-pub async fn callback(req: HttpRequest, body: RawBody, inbound: web::Data<Inbound>) -> Result<HttpResponse, InboundError> {
+pub async fn callback(
+    req: HttpRequest,
+    body: RawBody,
+    inbound: web::Data<Inbound>,
+) -> Result<HttpResponse, InboundError> {
     let wecom = state(&inbound)?;
     let params = query_params(&req);
-    let text = std::str::from_utf8(&body.0).map_err(|_| InboundError::BadRequest("body is not UTF-8".into()))?;
+    let text = std::str::from_utf8(&body.0)
+        .map_err(|_| InboundError::BadRequest("body is not UTF-8".into()))?;
     let encrypted = if text.trim_start().starts_with('{') {
-        serde_json::from_str::<JsonEnvelope>(text).map_err(|e| InboundError::bad_json("callback body", e))?.encrypt
+        serde_json::from_str::<JsonEnvelope>(text)
+            .map_err(|e| InboundError::bad_json("callback body", e))?
+            .encrypt
     } else {
         quick_xml::de::from_str::<XmlEnvelope>(text)
-            .map_err(|e| InboundError::BadRequest(format!("callback body is not the expected XML: {e}")))?
+            .map_err(|e| {
+                InboundError::BadRequest(format!("callback body is not the expected XML: {e}"))
+            })?
             .encrypt
     };
     let now_secs = now_ms() / 1000;
     let ts = verify_request(wecom, &params, &encrypted, now_secs)?;
     let plain = wecom.cipher.decrypt(&encrypted, &wecom.receive_id)?;
     let plain = std::str::from_utf8(&plain).map_err(|_| VerifyError::BadPlaintext)?;
-    let message: XmlMessage = quick_xml::de::from_str(plain)
-        .map_err(|e| InboundError::BadRequest(format!("decrypted message is not the expected XML: {e}")))?;
+    let message: XmlMessage = quick_xml::de::from_str(plain).map_err(|e| {
+        InboundError::BadRequest(format!("decrypted message is not the expected XML: {e}"))
+    })?;
 
     let nonce_key = format!("{}:{}", params["timestamp"], params["nonce"]);
     let nonce_expires = ts.saturating_add(wecom.tolerance_secs) + 1;
@@ -159,7 +194,9 @@ pub async fn callback(req: HttpRequest, body: RawBody, inbound: web::Data<Inboun
         return Err(InboundError::Replay);
     }
     if let Some(id) = &message.msg_id {
-        if inbound.sighting("wecom-msg", id, now_secs + MESSAGE_ID_TTL_SECS, now_secs)? == Sighting::Repeat {
+        if inbound.sighting("wecom-msg", id, now_secs + MESSAGE_ID_TTL_SECS, now_secs)?
+            == Sighting::Repeat
+        {
             tracing::info!("duplicate WeCom MsgId ignored");
             return Ok(HttpResponse::Ok().finish());
         }
@@ -182,7 +219,9 @@ pub async fn callback(req: HttpRequest, body: RawBody, inbound: web::Data<Inboun
         return Ok(HttpResponse::Ok().finish());
     };
     let xml = encrypted_reply(wecom, &reply_xml(&reply.text), &params["timestamp"]);
-    Ok(HttpResponse::Ok().content_type(ContentType::xml()).body(xml))
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::xml())
+        .body(xml))
 }
 
 /// Wraps text in CDATA, splitting any `]]>` inside it.
@@ -191,7 +230,10 @@ fn cdata(text: &str) -> String {
 }
 
 fn reply_xml(text: &str) -> String {
-    format!("<xml><MsgType>text</MsgType><Text><Content>{}</Content></Text></xml>", cdata(text))
+    format!(
+        "<xml><MsgType>text</MsgType><Text><Content>{}</Content></Text></xml>",
+        cdata(text)
+    )
 }
 
 /// The passive reply envelope (§5.5): encrypted with a fresh random prefix,
@@ -202,8 +244,15 @@ fn encrypted_reply(wecom: &WeComInbound, plaintext: &str, timestamp: &str) -> St
     getrandom::fill(&mut random).expect("OS random source");
     getrandom::fill(&mut nonce_bytes).expect("OS random source");
     let nonce = hex::encode(nonce_bytes);
-    let encrypted = wecom.cipher.encrypt(plaintext.as_bytes(), &wecom.receive_id, random);
-    let signature = hex::encode(verify::msg_signature(wecom.token.expose(), timestamp, &nonce, &encrypted));
+    let encrypted = wecom
+        .cipher
+        .encrypt(plaintext.as_bytes(), &wecom.receive_id, random);
+    let signature = hex::encode(verify::msg_signature(
+        wecom.token.expose(),
+        timestamp,
+        &nonce,
+        &encrypted,
+    ));
     format!(
         "<xml><Encrypt>{}</Encrypt><MsgSignature>{}</MsgSignature><TimeStamp>{timestamp}</TimeStamp><Nonce>{}</Nonce></xml>",
         cdata(&encrypted),

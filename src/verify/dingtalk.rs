@@ -39,7 +39,10 @@ pub fn robot_sign(timestamp_ms: &str, secret: &str) -> String {
 /// sign is percent-encoded exactly once (`+` → `%2B`, `/` → `%2F`, `=` → `%3D`).
 pub fn robot_query_suffix(timestamp_ms: &str, secret: &str) -> String {
     let sign = robot_sign(timestamp_ms, secret);
-    format!("&timestamp={timestamp_ms}&sign={}", utf8_percent_encode(&sign, NON_ALPHANUMERIC))
+    format!(
+        "&timestamp={timestamp_ms}&sign={}",
+        utf8_percent_encode(&sign, NON_ALPHANUMERIC)
+    )
 }
 
 /// The `x-ddpaas-signature` of an interactive-card HTTP callback.
@@ -67,7 +70,10 @@ pub fn verify_robot_callback(
     let ts = timestamp_header.ok_or(VerifyError::MissingHeader(HEADER_TIMESTAMP))?;
     let sign = sign_header.ok_or(VerifyError::MissingHeader(HEADER_SIGN))?;
     let ts_ms = timestamp::parse_decimal(ts, HEADER_TIMESTAMP)?;
-    if !b64_matches(sign, &hmac_sha256(app_secret, &format!("{ts}\n{app_secret}"))) {
+    if !b64_matches(
+        sign,
+        &hmac_sha256(app_secret, &format!("{ts}\n{app_secret}")),
+    ) {
         return Err(VerifyError::BadSignature);
     }
     timestamp::check_window(ts_ms, now_ms, tolerance_ms)?;

@@ -26,6 +26,8 @@ pub enum VerifyError {
     BadPadding,
     #[error("decrypted payload is malformed")]
     BadPlaintext,
+    #[error("body is not JSON")]
+    MalformedBody,
     #[error("decrypted payload is addressed to another receiver")]
     ReceiveIdMismatch,
     #[error("the request could not be authenticated")]
@@ -45,6 +47,7 @@ impl VerifyError {
             Self::BadBase64 | Self::BadCiphertextLength | Self::BadPadding | Self::BadPlaintext => {
                 "bad_ciphertext"
             }
+            Self::MalformedBody => "malformed_body",
             Self::ReceiveIdMismatch => "receive_id_mismatch",
             Self::Unauthenticated => "unauthenticated",
         }
@@ -60,7 +63,8 @@ impl VerifyError {
             | Self::BadBase64
             | Self::BadCiphertextLength
             | Self::BadPadding
-            | Self::BadPlaintext => 400,
+            | Self::BadPlaintext
+            | Self::MalformedBody => 400,
             Self::MissingHeader(_)
             | Self::MissingParam(_)
             | Self::BadSignature

@@ -82,9 +82,11 @@ impl SignatureHeaders<'_> {
     /// All three, or the name of the first one missing.
     fn all(&self) -> Result<(&str, &str, &str), VerifyError> {
         Ok((
-            self.timestamp.ok_or(VerifyError::MissingHeader(HEADER_TIMESTAMP))?,
+            self.timestamp
+                .ok_or(VerifyError::MissingHeader(HEADER_TIMESTAMP))?,
             self.nonce.ok_or(VerifyError::MissingHeader(HEADER_NONCE))?,
-            self.signature.ok_or(VerifyError::MissingHeader(HEADER_SIGNATURE))?,
+            self.signature
+                .ok_or(VerifyError::MissingHeader(HEADER_SIGNATURE))?,
         ))
     }
 }
@@ -104,7 +106,9 @@ impl std::fmt::Debug for Cipher {
 
 impl Cipher {
     pub fn new(encrypt_key: &str) -> Self {
-        Self { key: Sha256::digest(encrypt_key.as_bytes()).into() }
+        Self {
+            key: Sha256::digest(encrypt_key.as_bytes()).into(),
+        }
     }
 
     /// Decrypts the `encrypt` field: base64(IV ‖ AES-256-CBC(PKCS#7(plaintext))).
@@ -116,7 +120,10 @@ impl Cipher {
         }
         let (iv, ct) = raw.split_at_mut(BLOCK);
         let dec = cbc::Decryptor::<aes::Aes256>::new((&self.key).into(), (&*iv).into());
-        let len = dec.decrypt_padded_mut::<Pkcs7>(ct).map_err(|_| VerifyError::BadPadding)?.len();
+        let len = dec
+            .decrypt_padded_mut::<Pkcs7>(ct)
+            .map_err(|_| VerifyError::BadPadding)?
+            .len();
         raw.copy_within(BLOCK..BLOCK + len, 0);
         raw.truncate(len);
         Ok(raw)
@@ -151,7 +158,10 @@ pub struct EncryptKey {
 
 impl EncryptKey {
     pub fn new(encrypt_key: &str) -> Self {
-        Self { raw: encrypt_key.to_string(), cipher: Cipher::new(encrypt_key) }
+        Self {
+            raw: encrypt_key.to_string(),
+            cipher: Cipher::new(encrypt_key),
+        }
     }
 
     pub fn cipher(&self) -> &Cipher {
@@ -214,7 +224,9 @@ pub fn open_event(
                 now_secs.saturating_mul(1000),
                 keys.tolerance_secs.saturating_mul(1000),
             )?;
-            Authenticity::Signed { timestamp_secs: ts_secs }
+            Authenticity::Signed {
+                timestamp_secs: ts_secs,
+            }
         }
         _ => Authenticity::Unsigned,
     };
@@ -224,7 +236,7 @@ pub fn open_event(
         Authenticity::Unsigned => e,
     };
     let envelope: Envelope<'_> =
-        serde_json::from_slice(body).map_err(|_| opaque(VerifyError::BadPlaintext))?;
+        serde_json::from_slice(body).map_err(|_| opaque(VerifyError::MalformedBody))?;
     let plaintext = match (envelope.encrypt, &keys.encrypt_key) {
         (Some(enc), Some(key)) => key.cipher.decrypt(&enc).map_err(opaque)?,
         // Encrypted, but we hold no key: nothing we can authenticate.
@@ -246,7 +258,10 @@ pub fn verify_legacy_card(
 ) -> Result<i64, VerifyError> {
     let (ts, nonce, sig) = headers.all()?;
     let ts_secs = timestamp::parse_decimal(ts, HEADER_TIMESTAMP)?;
-    if !hex_matches(sig, &legacy_card_signature(ts, nonce, verification_token, body)) {
+    if !hex_matches(
+        sig,
+        &legacy_card_signature(ts, nonce, verification_token, body),
+    ) {
         return Err(VerifyError::BadSignature);
     }
     timestamp::check_window(

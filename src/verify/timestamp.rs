@@ -9,9 +9,13 @@ use super::VerifyError;
 pub fn check_window(ts_ms: i64, now_ms: i64, tolerance_ms: i64) -> Result<(), VerifyError> {
     let skew = now_ms.saturating_sub(ts_ms);
     if skew > tolerance_ms {
-        Err(VerifyError::TimestampTooOld { skew_secs: skew / 1000 })
+        Err(VerifyError::TimestampTooOld {
+            skew_secs: skew / 1000,
+        })
     } else if skew < -tolerance_ms {
-        Err(VerifyError::TimestampInFuture { skew_secs: skew.saturating_neg() / 1000 })
+        Err(VerifyError::TimestampInFuture {
+            skew_secs: skew.saturating_neg() / 1000,
+        })
     } else {
         Ok(())
     }
@@ -22,7 +26,9 @@ pub fn parse_decimal(value: &str, header: &'static str) -> Result<i64, VerifyErr
     if value.is_empty() || value.len() > 19 || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(VerifyError::MalformedHeader(header));
     }
-    value.parse().map_err(|_| VerifyError::MalformedHeader(header))
+    value
+        .parse()
+        .map_err(|_| VerifyError::MalformedHeader(header))
 }
 
 #[cfg(test)]
@@ -54,7 +60,11 @@ mod tests {
     fn only_plain_decimals_parse() {
         assert_eq!(parse_decimal("1700000000", "t"), Ok(1_700_000_000));
         for bad in ["", "-1", "+1", " 1", "1e3", "0x10", "99999999999999999999"] {
-            assert_eq!(parse_decimal(bad, "t"), Err(VerifyError::MalformedHeader("t")), "{bad}");
+            assert_eq!(
+                parse_decimal(bad, "t"),
+                Err(VerifyError::MalformedHeader("t")),
+                "{bad}"
+            );
         }
     }
 }

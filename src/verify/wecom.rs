@@ -66,7 +66,8 @@ impl std::fmt::Debug for Cipher {
 
 impl Cipher {
     pub fn new(encoding_aes_key: &str) -> Result<Self, BadAesKey> {
-        if encoding_aes_key.len() != 43 || !encoding_aes_key.bytes().all(|b| b.is_ascii_alphanumeric())
+        if encoding_aes_key.len() != 43
+            || !encoding_aes_key.bytes().all(|b| b.is_ascii_alphanumeric())
         {
             return Err(BadAesKey);
         }
@@ -97,13 +98,17 @@ impl Cipher {
             .decrypt_padded_mut::<NoPadding>(&mut buf)
             .map_err(|_| VerifyError::BadCiphertextLength)?;
         let pad = *buf.last().expect("non-empty") as usize;
-        if pad == 0 || pad > PAD_BLOCK || buf[buf.len() - pad..].iter().any(|&b| b as usize != pad) {
+        if pad == 0 || pad > PAD_BLOCK || buf[buf.len() - pad..].iter().any(|&b| b as usize != pad)
+        {
             return Err(VerifyError::BadPadding);
         }
         buf.truncate(buf.len() - pad);
         let body = buf.get(RANDOM_PREFIX..).ok_or(VerifyError::BadPlaintext)?;
-        let len_bytes: [u8; LEN_FIELD] =
-            body.get(..LEN_FIELD).ok_or(VerifyError::BadPlaintext)?.try_into().expect("4 bytes");
+        let len_bytes: [u8; LEN_FIELD] = body
+            .get(..LEN_FIELD)
+            .ok_or(VerifyError::BadPlaintext)?
+            .try_into()
+            .expect("4 bytes");
         let msg_len = u32::from_be_bytes(len_bytes) as usize;
         let rest = &body[LEN_FIELD..];
         if msg_len > rest.len() {
@@ -119,7 +124,9 @@ impl Cipher {
     /// Encrypts a reply (or, in tests, a callback) with the given random prefix.
     pub fn encrypt(&self, msg: &[u8], receive_id: &str, random: [u8; RANDOM_PREFIX]) -> String {
         let len = u32::try_from(msg.len()).expect("message under 4 GiB");
-        let mut buf = Vec::with_capacity(RANDOM_PREFIX + LEN_FIELD + msg.len() + receive_id.len() + PAD_BLOCK);
+        let mut buf = Vec::with_capacity(
+            RANDOM_PREFIX + LEN_FIELD + msg.len() + receive_id.len() + PAD_BLOCK,
+        );
         buf.extend_from_slice(&random);
         buf.extend_from_slice(&len.to_be_bytes());
         buf.extend_from_slice(msg);

@@ -1,0 +1,70 @@
+//! The `ackbot` binary's `check-config`: exit codes and what it prints.
+
+use std::process::Command;
+
+fn check_config(toml: &str, env: &[(&str, &str)]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ackbot.toml");
+    std::fs::write(&path, toml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ackbot"))
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn a_valid_config_is_printed_with_secrets_masked() {
+    let toml = "[feishu]\nverification_token = \"${ACKBOT_TEST_TOKEN}\"\nencrypt_key = \"literal-encrypt-key\"\n";
+    let (code, out, _) = check_config(toml, &[("ACKBOT_TEST_TOKEN", "token-from-the-environment")]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("[feishu]") && out.contains("********"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("token-from-the-environment") && !out.contains("literal-encrypt-key"),
+        "{out}"
+    );
+    assert!(
+        out.contains("listen = \"0.0.0.0:8443\""),
+        "defaults are shown: {out}"
+    );
+}
+
+#[test]
+fn errors_exit_non_zero_and_say_what_to_fix() {
+    let cases = [
+        (
+            "[feishu]\nverification_token = \"${ACKBOT_SURELY_UNSET_VAR}\"\n",
+            "ACKBOT_SURELY_UNSET_VAR",
+        ),
+        ("[server]\nlisen = \"0.0.0.0:1\"\n", "lisen"),
+        (
+            "[wecom]\ntoken = \"t\"\nencoding_aes_key = \"abc\"\n",
+            "wecom.encoding_aes_key",
+        ),
+        ("this is not toml", "not valid TOML"),
+    ];
+    for (toml, needle) in cases {
+        let (code, _, err) = check_config(toml, &[]);
+        assert_eq!(code, 2, "{toml}");
+        assert!(err.contains(needle), "{toml} -> {err}");
+    }
+}
+
+#[test]
+fn a_missing_config_file_is_an_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ackbot"))
+        .args(["check-config", "--config", "/nonexistent/ackbot.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/ackbot.toml"));
+}

@@ -1,0 +1,9 @@
+//! Black-box tests: a real ackbot on a random port, over TLS, spoken to with
+//! HTTP. One test binary (faster to link); one module per surface.
+
+mod cli;
+mod dingtalk;
+mod feishu;
+mod helpers;
+mod server;
+mod wecom;
