@@ -6,6 +6,9 @@
 //! is checked before anything is decrypted. WeCom documents no timestamp window;
 //! ours is `[wecom] timestamp_tolerance` (default 5 min), and each
 //! (timestamp, nonce) is accepted once within it.
+//!
+//! Group robots and self-built apps send XML; the JSON envelope of WeCom's AI
+//! bots is not supported yet.
 
 use std::collections::HashMap;
 
@@ -116,11 +119,6 @@ struct XmlEnvelope {
     encrypt: String,
 }
 
-#[derive(Deserialize)]
-struct JsonEnvelope {
-    encrypt: String,
-}
-
 /// A decrypted group-robot or app message (XML), the fields we use. Robots put
 /// the sender under `From`, apps use `FromUserName`.
 #[derive(Deserialize, Default)]
@@ -169,17 +167,11 @@ pub async fn callback(
     let params = query_params(&req);
     let text = std::str::from_utf8(&body.0)
         .map_err(|_| InboundError::BadRequest("body is not UTF-8".into()))?;
-    let encrypted = if text.trim_start().starts_with('{') {
-        serde_json::from_str::<JsonEnvelope>(text)
-            .map_err(|e| InboundError::bad_json("callback body", e))?
-            .encrypt
-    } else {
-        quick_xml::de::from_str::<XmlEnvelope>(text)
-            .map_err(|e| {
-                InboundError::BadRequest(format!("callback body is not the expected XML: {e}"))
-            })?
-            .encrypt
-    };
+    let encrypted = quick_xml::de::from_str::<XmlEnvelope>(text)
+        .map_err(|e| {
+            InboundError::BadRequest(format!("callback body is not WeCom's XML envelope: {e}"))
+        })?
+        .encrypt;
     let now_secs = now_ms() / 1000;
     let ts = verify_request(wecom, &params, &encrypted, now_secs)?;
     let plain = wecom.cipher.decrypt(&encrypted, &wecom.receive_id)?;

@@ -68,3 +68,18 @@ fn a_missing_config_file_is_an_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/ackbot.toml"));
 }
+
+#[test]
+fn the_example_config_is_valid() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/ackbot.example.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_ackbot"))
+        .args(["check-config", "--config", example])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
