@@ -76,24 +76,35 @@ fn param<'a>(
         .ok_or(VerifyError::MissingParam(name))
 }
 
-/// Verifies signature and window over `encrypted`; returns the timestamp (s).
-fn verify_request(
+/// The query values of a request whose signature and timestamp were verified.
+struct Verified<'a> {
+    timestamp: &'a str,
+    timestamp_secs: i64,
+    nonce: &'a str,
+}
+
+/// Verifies the signature over `encrypted`, then the timestamp window.
+fn verify_request<'a>(
     wecom: &WeComInbound,
-    params: &HashMap<String, String>,
+    params: &'a HashMap<String, String>,
     encrypted: &str,
     now_secs: i64,
-) -> Result<i64, VerifyError> {
+) -> Result<Verified<'a>, VerifyError> {
     let signature = param(params, "msg_signature")?;
-    let ts = param(params, "timestamp")?;
+    let timestamp = param(params, "timestamp")?;
     let nonce = param(params, "nonce")?;
-    let ts_secs = timestamp::parse_decimal(ts, "timestamp")?;
-    verify::verify_signature(wecom.token.expose(), ts, nonce, encrypted, signature)?;
+    let timestamp_secs = timestamp::parse_decimal(timestamp, "timestamp")?;
+    verify::verify_signature(wecom.token.expose(), timestamp, nonce, encrypted, signature)?;
     timestamp::check_window(
-        ts_secs.saturating_mul(1000),
+        timestamp_secs.saturating_mul(1000),
         now_secs.saturating_mul(1000),
         wecom.tolerance_secs.saturating_mul(1000),
     )?;
-    Ok(ts_secs)
+    Ok(Verified {
+        timestamp,
+        timestamp_secs,
+        nonce,
+    })
 }
 
 /// `GET /wecom/callback`: answer the URL check with the decrypted `echostr`, as
@@ -173,15 +184,15 @@ pub async fn callback(
         })?
         .encrypt;
     let now_secs = now_ms() / 1000;
-    let ts = verify_request(wecom, &params, &encrypted, now_secs)?;
+    let verified = verify_request(wecom, &params, &encrypted, now_secs)?;
     let plain = wecom.cipher.decrypt(&encrypted, &wecom.receive_id)?;
     let plain = std::str::from_utf8(&plain).map_err(|_| VerifyError::BadPlaintext)?;
     let message: XmlMessage = quick_xml::de::from_str(plain).map_err(|e| {
         InboundError::BadRequest(format!("decrypted message is not the expected XML: {e}"))
     })?;
 
-    let nonce_key = format!("{}:{}", params["timestamp"], params["nonce"]);
-    let nonce_expires = ts.saturating_add(wecom.tolerance_secs) + 1;
+    let nonce_key = format!("{}:{}", verified.timestamp, verified.nonce);
+    let nonce_expires = verified.timestamp_secs.saturating_add(wecom.tolerance_secs) + 1;
     if inbound.sighting("wecom-nonce", &nonce_key, nonce_expires, now_secs)? == Sighting::Repeat {
         return Err(InboundError::Replay);
     }
@@ -210,7 +221,7 @@ pub async fn callback(
     let Some(reply) = inbound.handler.chat_message(chat).await else {
         return Ok(HttpResponse::Ok().finish());
     };
-    let xml = encrypted_reply(wecom, &reply_xml(&reply.text), &params["timestamp"]);
+    let xml = encrypted_reply(wecom, &reply_xml(&reply.text), verified.timestamp);
     Ok(HttpResponse::Ok()
         .content_type(ContentType::xml())
         .body(xml))
