@@ -193,6 +193,9 @@ pub enum Authenticity {
     Unsigned,
 }
 
+/// Only `encrypt` is looked at. Other fields are skipped without validation
+/// (serde checks neither their UTF-8 nor their number ranges), so a body that is
+/// almost-JSON can pass this step; the typed parse of the plaintext refuses it.
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow)]

@@ -5,16 +5,19 @@
 
 use super::VerifyError;
 
-/// Checks `ts_ms` against `now_ms` (both Unix milliseconds).
+/// Checks `ts_ms` against `now_ms` (both Unix milliseconds). Computed in i128,
+/// so no input overflows; a negative tolerance admits nothing.
 pub fn check_window(ts_ms: i64, now_ms: i64, tolerance_ms: i64) -> Result<(), VerifyError> {
-    let skew = now_ms.saturating_sub(ts_ms);
-    if skew > tolerance_ms {
+    let skew = i128::from(now_ms) - i128::from(ts_ms);
+    let tolerance = i128::from(tolerance_ms);
+    let secs = |ms: i128| i64::try_from(ms / 1000).unwrap_or(i64::MAX);
+    if skew > tolerance {
         Err(VerifyError::TimestampTooOld {
-            skew_secs: skew / 1000,
+            skew_secs: secs(skew),
         })
-    } else if skew < -tolerance_ms {
+    } else if skew < -tolerance {
         Err(VerifyError::TimestampInFuture {
-            skew_secs: skew.saturating_neg() / 1000,
+            skew_secs: secs(-skew),
         })
     } else {
         Ok(())
