@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::{Inbound, InboundError, MESSAGE_ID_TTL_SECS, RawBody, header, now_ms, secs};
@@ -65,15 +66,17 @@ fn signature_headers(req: &HttpRequest) -> SignatureHeaders<'_> {
 
 /// The fields of a decrypted payload that routing needs: the `url_verification`
 /// challenge (flat) or a schema 2.0 envelope.
+/// `event` stays raw here and is decoded once, straight into its typed form.
 #[derive(Deserialize)]
-struct Incoming {
+struct Incoming<'a> {
     #[serde(rename = "type")]
     kind: Option<String>,
     challenge: Option<String>,
     token: Option<String>,
     schema: Option<String>,
     header: Option<EventHeader>,
-    event: Option<Value>,
+    #[serde(borrow)]
+    event: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -141,11 +144,11 @@ enum Dispatch {
     Ignore(String),
 }
 
-fn decode_event(event_type: &str, event: Option<Value>) -> Result<Dispatch, InboundError> {
-    let event = event.unwrap_or(Value::Null);
+fn decode_event(event_type: &str, event: Option<&RawValue>) -> Result<Dispatch, InboundError> {
+    let event = event.map_or("null", RawValue::get);
     match event_type {
         "card.action.trigger" => {
-            let t: CardTrigger = serde_json::from_value(event)
+            let t: CardTrigger = serde_json::from_str(event)
                 .map_err(|e| InboundError::bad_json("card.action.trigger event", e))?;
             Ok(Dispatch::Card(CardAction {
                 actor: Actor {
@@ -159,7 +162,7 @@ fn decode_event(event_type: &str, event: Option<Value>) -> Result<Dispatch, Inbo
             }))
         }
         "im.message.receive_v1" => {
-            let m: MessageReceive = serde_json::from_value(event)
+            let m: MessageReceive = serde_json::from_str(event)
                 .map_err(|e| InboundError::bad_json("im.message.receive_v1 event", e))?;
             if m.message.message_type != "text" {
                 return Ok(Dispatch::Ignore(format!(
@@ -235,7 +238,7 @@ async fn card_reply_within_budget(
 
 fn challenge_response(
     feishu: &FeishuInbound,
-    incoming: &Incoming,
+    incoming: &Incoming<'_>,
 ) -> Result<HttpResponse, InboundError> {
     feishu.check_token(incoming.token.as_deref())?;
     let challenge = incoming
