@@ -37,6 +37,15 @@ pub fn robot_sign(timestamp_ms: &str, secret: &str) -> String {
 
 /// The `&timestamp=…&sign=…` suffix for a custom-robot webhook URL: the base64
 /// sign is percent-encoded exactly once (`+` → `%2B`, `/` → `%2F`, `=` → `%3D`).
+///
+/// ```
+/// // Vector (a2) of shared/spec/dingtalk.md, checked against DingtalkChatbot.
+/// let suffix = ackbot::verify::dingtalk::robot_query_suffix("1700000000001", "SECdemo");
+/// assert_eq!(
+///     suffix,
+///     "&timestamp=1700000000001&sign=PTs%2BdsurGspsy8LSQV%2FUd2CTvBpozdeoue2U2fgKqxI%3D"
+/// );
+/// ```
 pub fn robot_query_suffix(timestamp_ms: &str, secret: &str) -> String {
     let sign = robot_sign(timestamp_ms, secret);
     format!(

@@ -27,7 +27,15 @@ pub const HEADER_SIGNATURE: &str = "X-Lark-Signature";
 /// AES block size; the IV is one block.
 const BLOCK: usize = 16;
 
-/// Scheme 1: the custom-bot webhook signature (what we send in the JSON body).
+/// Scheme 1: the custom-bot webhook signature (what we send in the JSON body,
+/// next to `"timestamp"` as a string). Note the key is `"{ts}\n{secret}"` and the
+/// message is empty: the reverse of DingTalk.
+///
+/// ```
+/// // Vector (a) of shared/spec/feishu.md, checked against go-lark.
+/// let sign = ackbot::verify::feishu::custom_bot_sign(1_700_000_000, "demo-secret");
+/// assert_eq!(sign, "mYHw2R2SOm8Rw/sne3lQdmz4sOfntKR+1P/8RKKTwmA=");
+/// ```
 pub fn custom_bot_sign(timestamp_secs: i64, secret: &str) -> String {
     let key = format!("{timestamp_secs}\n{secret}");
     let mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
