@@ -44,6 +44,17 @@ impl FeishuInbound {
         }
     }
 
+    /// On the unsigned path with an Encrypt Key configured, every failure is the
+    /// same `unauthenticated`: distinct answers for bad padding, bad JSON or a
+    /// wrong token would make the endpoint a CBC padding oracle.
+    fn obscure(&self, unsigned: bool, e: InboundError) -> InboundError {
+        if unsigned && self.keys.encrypt_key.is_some() {
+            VerifyError::Unauthenticated.into()
+        } else {
+            e
+        }
+    }
+
     fn check_token(&self, token: Option<&str>) -> Result<(), VerifyError> {
         verify::check_token(token.unwrap_or(""), self.verification_token.expose())
     }
@@ -259,23 +270,15 @@ pub async fn events(
     let now_secs = now_ms() / 1000;
     let (plaintext, auth) =
         verify::open_event(&feishu.keys, &signature_headers(&req), &body.0, now_secs)?;
-    let encrypted_mode = feishu.keys.encrypt_key.is_some();
     let unsigned = auth == Authenticity::Unsigned;
-    // Unsigned requests in encrypted mode get one indistinguishable refusal (no oracle).
-    let opaque = |e: InboundError| {
-        if unsigned && encrypted_mode {
-            VerifyError::Unauthenticated.into()
-        } else {
-            e
-        }
-    };
+    let opaque = |e| feishu.obscure(unsigned, e);
 
     let incoming: Incoming = serde_json::from_slice(&plaintext)
         .map_err(|e| opaque(InboundError::bad_json("event", e)))?;
     if incoming.kind.as_deref() == Some("url_verification") {
         return challenge_response(feishu, &incoming).map_err(opaque);
     }
-    if unsigned && encrypted_mode {
+    if unsigned && feishu.keys.encrypt_key.is_some() {
         // Only the challenge may arrive unsigned once an Encrypt Key is set.
         return Err(VerifyError::MissingHeader(HEADER_SIGNATURE).into());
     }
@@ -347,14 +350,7 @@ pub async fn legacy_card(
     let headers = signature_headers(&req);
     if headers.timestamp.is_none() && headers.nonce.is_none() && headers.signature.is_none() {
         // Only the challenge comes unsigned; it is authenticated by its token.
-        let encrypted_mode = feishu.keys.encrypt_key.is_some();
-        let opaque = |e: InboundError| {
-            if encrypted_mode {
-                VerifyError::Unauthenticated.into()
-            } else {
-                e
-            }
-        };
+        let opaque = |e| feishu.obscure(true, e);
         let (plaintext, _) = verify::open_event(&feishu.keys, &headers, &body.0, now_secs)?;
         let incoming: Incoming = serde_json::from_slice(&plaintext)
             .map_err(|e| opaque(InboundError::bad_json("card callback", e)))?;
