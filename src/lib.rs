@@ -15,6 +15,7 @@
 //! - [`startup`], [`tls`], [`telemetry`]: the server, its certificate, its logs.
 
 pub mod config;
+pub mod domain;
 pub mod inbound;
 pub mod interaction;
 pub mod replay;
