@@ -34,6 +34,16 @@ impl Labels {
         field: &'static str,
         pairs: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, DomainError> {
+        Self::parse_bounded(field, pairs, MAX_VALUE_LEN)
+    }
+
+    /// As [`Labels::parse`], with another bound on value length (annotations
+    /// carry descriptions and runbook URLs, so they may be longer).
+    pub fn parse_bounded(
+        field: &'static str,
+        pairs: impl IntoIterator<Item = (String, String)>,
+        max_value_len: usize,
+    ) -> Result<Self, DomainError> {
         let mut map = BTreeMap::new();
         for (name, value) in pairs {
             if !is_valid_name(&name) {
@@ -45,10 +55,10 @@ impl Labels {
                     ),
                 ));
             }
-            if value.len() > MAX_VALUE_LEN {
+            if value.len() > max_value_len {
                 return Err(DomainError::new(
                     field,
-                    format!("value of `{name}` is longer than {MAX_VALUE_LEN} bytes"),
+                    format!("value of `{name}` is longer than {max_value_len} bytes"),
                 ));
             }
             map.insert(name, value);

@@ -2,9 +2,19 @@
 //! validate"), so the engine and the store only ever see valid values. Every
 //! error names the input field it is about, for the API's 400 answers.
 
+pub mod alert;
+pub mod fingerprint;
 pub mod labels;
+pub mod matcher;
+pub mod severity;
+pub mod state;
 
+pub use alert::{AlertInput, AlertStatus, NewAlert};
+pub use fingerprint::Fingerprint;
 pub use labels::Labels;
+pub use matcher::{MatchOp, Matcher};
+pub use severity::Severity;
+pub use state::{AlertState, StateAction, Transition};
 
 /// A refused input value: which field, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
