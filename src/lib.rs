@@ -17,6 +17,7 @@
 pub mod config;
 pub mod domain;
 pub mod inbound;
+pub mod ingest;
 pub mod interaction;
 pub mod replay;
 pub mod startup;

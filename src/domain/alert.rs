@@ -76,7 +76,7 @@ fn bounded(field: &'static str, value: String, max: usize) -> Result<String, Dom
 }
 
 /// Trace and request ids: printable ASCII without spaces, as tracing systems use.
-fn id(field: &'static str, value: Option<String>) -> Result<Option<String>, DomainError> {
+pub fn parse_id(field: &'static str, value: Option<String>) -> Result<Option<String>, DomainError> {
     match value {
         None => Ok(None),
         Some(v) if v.is_empty() => Ok(None),
@@ -193,8 +193,8 @@ impl TryFrom<AlertInput> for NewAlert {
             status,
             labels,
             annotations,
-            trace_id: id("trace_id", input.trace_id)?,
-            request_id: id("request_id", input.request_id)?,
+            trace_id: parse_id("trace_id", input.trace_id)?,
+            request_id: parse_id("request_id", input.request_id)?,
             starts_at,
         })
     }

@@ -1,0 +1,5 @@
+//! Wire payloads from other systems, converted into [`crate::domain::NewAlert`].
+//! Pure: no HTTP and no storage, so each format is unit-tested on captured
+//! payloads (`tests/fixtures/`).
+
+pub mod alertmanager;
