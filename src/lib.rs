@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod interaction;
 pub mod replay;
 pub mod startup;
+pub mod store;
 pub mod telemetry;
 pub mod tls;
 pub mod verify;

@@ -72,6 +72,11 @@ impl Labels {
         Ok(Self(map))
     }
 
+    /// The map behind the labels (for storage as JSON).
+    pub fn as_map(&self) -> &BTreeMap<String, String> {
+        &self.0
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }

@@ -6,4 +6,5 @@ mod dingtalk;
 mod feishu;
 mod helpers;
 mod server;
+mod store;
 mod wecom;

@@ -1,0 +1,138 @@
+//! Persistence behind one trait. An alert is answered 2xx only after the
+//! store has committed it. Backends: SQLite (embedded default; PostgreSQL for
+//! several replicas is next). Times are Unix milliseconds in every backend.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
+
+pub use sqlite::SqliteStore;
+
+use crate::domain::{Labels, NewAlert, Severity, StateAction};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("cannot apply storage migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("storage url: {0}")]
+    Url(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// An alert as stored and as the API shows it (DESIGN.md "Alert JSON").
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AlertRecord {
+    pub id: String,
+    pub fingerprint: String,
+    pub title: String,
+    pub content: String,
+    pub severity: Severity,
+    pub service: Option<String>,
+    pub labels: Labels,
+    pub annotations: Labels,
+    /// `firing`, `acknowledged`, `silenced` or `resolved`.
+    pub state: &'static str,
+    pub acked_by: Option<String>,
+    pub acked_at: Option<DateTime<Utc>>,
+    pub silenced_until: Option<DateTime<Utc>>,
+    /// Occurrences folded into this record.
+    pub count: i64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub trace_id: Option<String>,
+    pub request_id: Option<String>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AlertEvent {
+    pub at: DateTime<Utc>,
+    /// `fired`, `refired`, `acknowledged`, `unacknowledged`, `resolved`.
+    pub kind: String,
+    pub actor: String,
+    /// `source`, `api`, `feishu`, `dingtalk`, `wecom`, `link`.
+    pub via: String,
+}
+
+/// Who changes an alert, and through what.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub name: String,
+    pub via: &'static str,
+}
+
+/// The result of an action on one alert.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionOutcome {
+    Changed(AlertRecord),
+    /// Already in that state; nothing recorded.
+    Unchanged(AlertRecord),
+    /// Not allowed from the current state.
+    Refused(&'static str),
+    NotFound,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Commits a batch atomically (all or nothing): each alert folds into the
+    /// record of its fingerprint, or creates it. Returns the record ids in order.
+    async fn ingest(
+        &self,
+        alerts: &[NewAlert],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError>;
+    async fn get(&self, id: &str) -> Result<Option<AlertRecord>, StoreError>;
+    /// Newest first; `state` filters by the stored state.
+    async fn list(
+        &self,
+        state: Option<&str>,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AlertRecord>, StoreError>;
+    async fn apply(
+        &self,
+        id: &str,
+        action: StateAction,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<ActionOutcome, StoreError>;
+    async fn events(&self, id: &str) -> Result<Vec<AlertEvent>, StoreError>;
+    /// Cheap round trip for `/readyz`.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Opens the backend named by `[storage] url`, applying migrations.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::Url(
+            "only sqlite: is available in this version; PostgreSQL support is in progress".into(),
+        ))
+    }
+}
+
+pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_ms(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| StoreError::Corrupt(format!("time {ms} out of range")))
+}
+
+/// A new record id: 16 hex digits. Short prefixes stay unambiguous for chat
+/// commands (`ack 3f2a`).
+pub(crate) fn new_id() -> String {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).expect("OS random source");
+    hex::encode(b)
+}
