@@ -60,7 +60,11 @@ async fn resolution_and_refiring_are_recorded() {
     let resolved = alert(
         json!({"title": "disk full", "fingerprint": "fp-1", "status": "resolved", "content": "ok"}),
     );
-    let id = s.ingest(std::slice::from_ref(&firing), now).await.unwrap().remove(0);
+    let id = s
+        .ingest(std::slice::from_ref(&firing), now)
+        .await
+        .unwrap()
+        .remove(0);
     s.ingest(&[resolved], now).await.unwrap();
     let r = s.get(&id).await.unwrap().unwrap();
     assert_eq!(r.state, "resolved");
