@@ -52,7 +52,7 @@ fn serve(path: Option<PathBuf>) -> ExitCode {
     };
     tracing::info!(%source, "configuration loaded");
     let run = actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(config)?;
+        let app = Application::build(config).await?;
         app.run_until_stopped().await?;
         anyhow::Ok(())
     });

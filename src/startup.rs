@@ -11,6 +11,7 @@ use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
+use crate::inbound::api::{self, ApiTokens};
 use crate::inbound::{self, BodyLimit, Inbound, health};
 use crate::interaction::{InteractionHandler, Receipt};
 use crate::telemetry;
@@ -24,14 +25,18 @@ pub struct Application {
 
 impl Application {
     /// Builds with the default interaction handler.
-    pub fn build(config: Config) -> anyhow::Result<Self> {
-        Self::build_with_handler(config, Arc::new(Receipt))
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_handler(config, Arc::new(Receipt)).await
     }
 
-    pub fn build_with_handler(
+    /// Opens storage (applying migrations), then binds and configures the server.
+    pub async fn build_with_handler(
         config: Config,
         handler: Arc<dyn InteractionHandler>,
     ) -> anyhow::Result<Self> {
+        let store = crate::store::open(config.storage.url.expose())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open storage: {e}"))?;
         let addr = config.listen_addr()?;
         let listener =
             TcpListener::bind(addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
@@ -40,12 +45,16 @@ impl Application {
 
         let inbound = web::Data::new(Inbound::from_config(&config, handler));
         let limit = web::Data::new(BodyLimit(config.server.max_body_bytes));
+        let tokens = web::Data::new(ApiTokens(config.api.tokens.clone()));
+        let store = api::store_data(store);
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(TracingLogger::default())
                 .app_data(inbound.clone())
                 .app_data(limit.clone())
+                .app_data(tokens.clone())
+                .app_data(store.clone())
                 .configure(routes)
         });
         if let Some(workers) = config.server.workers {
@@ -109,6 +118,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .get(health::readyz)
             .default_service(json_405()),
     )
+    .configure(api::routes)
     .service(
         web::resource("/feishu/events")
             .post(inbound::feishu::events)
@@ -141,6 +151,11 @@ fn warn_about_weak_settings(config: &Config) {
                 "[feishu] has no encrypt_key: Feishu events are then authenticated only by the verification token, which travels in clear text. Set an Encrypt Key in the Feishu console and here"
             );
         }
+    }
+    if config.api.tokens.is_empty() {
+        tracing::warn!(
+            "[api] tokens is empty: every /api/v1 request is refused with 401. Add a token, e.g. tokens = [\"${{ACKBOT_API_TOKEN}}\"]"
+        );
     }
     if config.feishu.is_none() && config.dingtalk.is_none() && config.wecom.is_none() {
         tracing::info!(

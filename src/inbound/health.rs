@@ -8,10 +8,18 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// Ready to take traffic. There is no storage yet, so this equals liveness; once
-/// storage exists it reports whether the database is reachable.
-pub async fn readyz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ready"}))
+/// Ready to take traffic: storage answers.
+pub async fn readyz(store: actix_web::web::Data<dyn crate::store::Store>) -> HttpResponse {
+    match store.ping().await {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "storage": "ok"})),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable().json(json!({
+                "error": "not_ready",
+                "message": "storage is not reachable",
+            }))
+        }
+    }
 }
 
 /// JSON 404 for unknown paths.

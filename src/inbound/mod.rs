@@ -3,6 +3,7 @@
 //! call the [`InteractionHandler`], render the reply. Refusals are
 //! [`InboundError`]s and change nothing.
 
+pub mod api;
 pub mod body;
 pub mod dingtalk;
 pub mod error;

@@ -21,6 +21,7 @@ pub const DINGTALK_SECRET: &str = "demo-app-secret";
 pub const WECOM_TOKEN: &str = "tok";
 pub const WECOM_AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 pub const MAX_BODY: usize = 16 * 1024;
+pub const API_TOKEN: &str = "test-api-token-0123456789";
 
 pub fn vectors(file: &str) -> Value {
     let path = format!("{}/tests/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -89,6 +90,12 @@ generated_cert_dir = "{dir}"
 max_body_bytes = {MAX_BODY}
 workers = 1
 
+[storage]
+url = "sqlite://{db}"
+
+[api]
+tokens = ["{API_TOKEN}"]
+
 [feishu]
 verification_token = "{FEISHU_TOKEN}"
 encrypt_key = "{FEISHU_ENCRYPT_KEY}"
@@ -100,7 +107,8 @@ app_secret = "{DINGTALK_SECRET}"
 token = "{WECOM_TOKEN}"
 encoding_aes_key = "{WECOM_AES_KEY}"
 "#,
-        dir = dir.join("certs").display()
+        dir = dir.join("certs").display(),
+        db = dir.join("data/ackbot.db").display()
     )
 }
 
@@ -117,7 +125,9 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::from_toml(&test_config_toml(dir.path()), "test", &|_| None).unwrap();
     tweak(&mut config);
     let recorder = Arc::new(Recorder::default());
-    let app = Application::build_with_handler(config, recorder.clone()).unwrap();
+    let app = Application::build_with_handler(config, recorder.clone())
+        .await
+        .unwrap();
     let address = format!("{}://127.0.0.1:{}", app.scheme(), app.port());
     let client = client_trusting(&dir.path().join("certs/server.crt"));
     tokio::spawn(app.run_until_stopped());
@@ -334,4 +344,35 @@ pub fn wecom_text(msg_id: &str, text: &str) -> String {
 
 pub fn percent(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+// ---------------------------------------------------------------- /api/v1
+
+impl TestApp {
+    pub fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(API_TOKEN)
+    }
+
+    pub async fn post_alerts(&self, body: &Value) -> reqwest::Response {
+        self.api(reqwest::Method::POST, "/api/v1/alerts")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let res = self.api(reqwest::Method::GET, path).send().await.unwrap();
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.json().await.unwrap()
+    }
+
+    pub async fn alert_count(&self) -> usize {
+        self.get_json("/api/v1/alerts").await["alerts"]
+            .as_array()
+            .unwrap()
+            .len()
+    }
 }

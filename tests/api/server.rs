@@ -40,10 +40,10 @@ async fn the_generated_certificate_is_reused_on_the_next_start() {
         c
     };
     let cert = dir.path().join("certs/server.crt");
-    let first_app = Application::build(config()).unwrap();
+    let first_app = Application::build(config()).await.unwrap();
     let first = std::fs::read(&cert).unwrap();
     drop(first_app);
-    let second_app = Application::build(config()).unwrap();
+    let second_app = Application::build(config()).await.unwrap();
     assert_eq!(std::fs::read(&cert).unwrap(), first);
     #[cfg(unix)]
     {

@@ -1,0 +1,298 @@
+//! `/api/v1`: ingestion (ackbot's own Alert JSON, Alertmanager, Grafana), reads,
+//! state changes and the audit trail. Every request needs a Bearer token from
+//! `[api] tokens`. An alert is answered 202 only after the store committed it;
+//! storage trouble is 503 so senders retry (Alertmanager retries only 5xx).
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use chrono::Utc;
+use futures_util::future::{Ready, ready};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::RawBody;
+use crate::config::Secret;
+use crate::domain::{DomainError, NewAlert, StateAction, alert};
+use crate::ingest::alertmanager::{self, Flavor, Notification};
+use crate::store::{ActionOutcome, Actor, Store, StoreError};
+use crate::verify::ct_eq;
+
+/// Most records one `GET /api/v1/alerts` returns.
+const MAX_LIST: u32 = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("missing or malformed `Authorization: Bearer <token>` header")]
+    MissingToken,
+    #[error("the bearer token is not valid")]
+    BadToken,
+    #[error("no API tokens are configured; add [api] tokens to the config")]
+    NoTokens,
+    #[error("{0}")]
+    Invalid(#[from] DomainError),
+    #[error("{0}")]
+    BadJson(String),
+    #[error("no alert with id `{0}`")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("storage is unavailable; retry later")]
+    Storage(#[from] StoreError),
+}
+
+impl ApiError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::MissingToken | Self::NoTokens => "missing_token",
+            Self::BadToken => "bad_token",
+            Self::Invalid(_) | Self::BadJson(_) => "invalid",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::Storage(_) => "storage_unavailable",
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::MissingToken | Self::BadToken | Self::NoTokens => StatusCode::UNAUTHORIZED,
+            Self::Invalid(_) | Self::BadJson(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Storage(e) = self {
+            tracing::error!(error = %e, "storage failure");
+        }
+        let mut body = json!({"error": self.code(), "message": self.to_string()});
+        if let Self::Invalid(e) = self {
+            body["field"] = json!(e.field);
+        }
+        HttpResponse::build(self.status_code()).json(body)
+    }
+}
+
+/// The accepted Bearer tokens, registered as app data.
+pub struct ApiTokens(pub Vec<Secret>);
+
+/// Proof that the request carried a valid Bearer token.
+pub struct Authenticated;
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(authenticate(req))
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
+    let tokens = req
+        .app_data::<web::Data<ApiTokens>>()
+        .map(|t| &t.0[..])
+        .unwrap_or(&[]);
+    if tokens.is_empty() {
+        return Err(ApiError::NoTokens);
+    }
+    let given = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::MissingToken)?;
+    // Compare against every token, without stopping at the first match.
+    let matched = tokens.iter().fold(false, |acc, t| {
+        acc | ct_eq(given.as_bytes(), t.expose().as_bytes())
+    });
+    if matched {
+        Ok(Authenticated)
+    } else {
+        Err(ApiError::BadToken)
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::BadJson(format!("body is not valid JSON of the expected shape: {e}"))
+    })
+}
+
+async fn commit(store: &dyn Store, alerts: Vec<NewAlert>) -> Result<HttpResponse, ApiError> {
+    let ids = store.ingest(&alerts, Utc::now()).await?;
+    tracing::info!(accepted = ids.len(), "alerts committed");
+    Ok(HttpResponse::Accepted().json(json!({"accepted": ids.len(), "ids": ids})))
+}
+
+/// `POST /api/v1/alerts`: one Alert JSON object or an array of them. An array
+/// is all-or-nothing: one invalid alert refuses the whole batch.
+pub async fn post_alerts(
+    _: Authenticated,
+    body: RawBody,
+    store: web::Data<dyn Store>,
+) -> Result<HttpResponse, ApiError> {
+    let alerts = match parse_json::<Value>(&body.0)? {
+        Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                alert::from_json(v)
+                    .map_err(|e| DomainError::new(e.field, format!("alerts[{i}]: {}", e.message)))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        v @ Value::Object(_) => vec![alert::from_json(v)?],
+        _ => {
+            return Err(ApiError::BadJson(
+                "body must be an alert object or an array of them".into(),
+            ));
+        }
+    };
+    commit(&**store, alerts).await
+}
+
+/// `POST /api/v1/alertmanager`: Alertmanager `webhook_configs` (version 4).
+pub async fn post_alertmanager(
+    _: Authenticated,
+    body: RawBody,
+    store: web::Data<dyn Store>,
+) -> Result<HttpResponse, ApiError> {
+    let payload: Notification = parse_json(&body.0)?;
+    commit(
+        &**store,
+        alertmanager::convert(payload, Flavor::Alertmanager)?,
+    )
+    .await
+}
+
+/// `POST /api/v1/grafana`: a Grafana unified-alerting webhook contact point.
+pub async fn post_grafana(
+    _: Authenticated,
+    body: RawBody,
+    store: web::Data<dyn Store>,
+) -> Result<HttpResponse, ApiError> {
+    let payload: Notification = parse_json(&body.0)?;
+    commit(&**store, alertmanager::convert(payload, Flavor::Grafana)?).await
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    state: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/alerts?state=firing&limit=100`: newest first.
+pub async fn list_alerts(
+    _: Authenticated,
+    query: web::Query<ListQuery>,
+    store: web::Data<dyn Store>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(state) = &query.state {
+        if !["firing", "acknowledged", "resolved"].contains(&state.as_str()) {
+            return Err(DomainError::new("state", "use firing, acknowledged or resolved").into());
+        }
+    }
+    let limit = query.limit.unwrap_or(100).clamp(1, MAX_LIST);
+    let alerts = store
+        .list(query.state.as_deref(), limit, Utc::now())
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"alerts": alerts})))
+}
+
+/// `GET /api/v1/alerts/{id}`.
+pub async fn get_alert(
+    _: Authenticated,
+    id: web::Path<String>,
+    store: web::Data<dyn Store>,
+) -> Result<HttpResponse, ApiError> {
+    let record = store
+        .get(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(id.clone()))?;
+    Ok(HttpResponse::Ok().json(record))
+}
+
+/// `GET /api/v1/alerts/{id}/events`: the audit trail, oldest first.
+pub async fn alert_events(
+    _: Authenticated,
+    id: web::Path<String>,
+    store: web::Data<dyn Store>,
+) -> Result<HttpResponse, ApiError> {
+    if store.get(&id).await?.is_none() {
+        return Err(ApiError::NotFound(id.clone()));
+    }
+    Ok(HttpResponse::Ok().json(json!({"events": store.events(&id).await?})))
+}
+
+/// Optional body of the state endpoints: who is acting (the token names no person).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ActionBody {
+    by: Option<String>,
+}
+
+/// `POST /api/v1/alerts/{id}/{ack|unack|resolve}`.
+pub async fn alert_action(
+    _: Authenticated,
+    path: web::Path<(String, String)>,
+    body: RawBody,
+    store: web::Data<dyn Store>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, verb) = path.into_inner();
+    let action = match verb.as_str() {
+        "ack" => StateAction::Ack,
+        "unack" => StateAction::Unack,
+        "resolve" => StateAction::Resolve,
+        _ => return Err(ApiError::NotFound(format!("{id}/{verb}"))),
+    };
+    let body: ActionBody = if body.0.is_empty() {
+        ActionBody::default()
+    } else {
+        parse_json(&body.0)?
+    };
+    let name = match body.by.map(|b| b.trim().to_string()) {
+        Some(b) if b.is_empty() || b.len() > 128 => {
+            return Err(DomainError::new("by", "must be 1 to 128 bytes").into());
+        }
+        Some(b) => b,
+        None => "api".to_string(),
+    };
+    let actor = Actor { name, via: "api" };
+    match store.apply(&id, action, &actor, Utc::now()).await? {
+        ActionOutcome::Changed(alert) => {
+            Ok(HttpResponse::Ok().json(json!({"changed": true, "alert": alert})))
+        }
+        ActionOutcome::Unchanged(alert) => {
+            Ok(HttpResponse::Ok().json(json!({"changed": false, "alert": alert})))
+        }
+        ActionOutcome::Refused(why) => Err(ApiError::Conflict(why)),
+        ActionOutcome::NotFound => Err(ApiError::NotFound(id)),
+    }
+}
+
+/// Registers the `/api/v1` routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .route("/alerts", web::post().to(post_alerts))
+            .route("/alerts", web::get().to(list_alerts))
+            .route("/alertmanager", web::post().to(post_alertmanager))
+            .route("/grafana", web::post().to(post_grafana))
+            .route("/alerts/{id}", web::get().to(get_alert))
+            .route("/alerts/{id}/events", web::get().to(alert_events))
+            .route("/alerts/{id}/{action}", web::post().to(alert_action)),
+    );
+}
+
+/// The store as app data (`web::Data<dyn Store>`).
+pub fn store_data(store: Arc<dyn Store>) -> web::Data<dyn Store> {
+    web::Data::from(store)
+}
