@@ -7,6 +7,7 @@ pub mod fingerprint;
 pub mod labels;
 pub mod matcher;
 pub mod severity;
+pub mod silence;
 pub mod state;
 
 pub use alert::{AlertInput, AlertStatus, NewAlert};
@@ -14,6 +15,7 @@ pub use fingerprint::Fingerprint;
 pub use labels::Labels;
 pub use matcher::{MatchOp, Matcher};
 pub use severity::Severity;
+pub use silence::NewSilence;
 pub use state::{AlertState, StateAction, Transition};
 
 /// A refused input value: which field, and why.

@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 
 use super::RawBody;
 use crate::config::Secret;
-use crate::domain::{DomainError, NewAlert, StateAction, alert};
+use crate::domain::silence::FINGERPRINT_LABEL;
+use crate::domain::{DomainError, MatchOp, Matcher, NewAlert, NewSilence, StateAction, alert};
 use crate::ingest::alertmanager::{self, Flavor, Notification};
 use crate::store::{ActionOutcome, Actor, Store, StoreError};
 use crate::verify::ct_eq;
@@ -258,13 +259,7 @@ pub async fn alert_action(
     } else {
         parse_json(&body.0)?
     };
-    let name = match body.by.map(|b| b.trim().to_string()) {
-        Some(b) if b.is_empty() || b.len() > 128 => {
-            return Err(DomainError::new("by", "must be 1 to 128 bytes").into());
-        }
-        Some(b) => b,
-        None => "api".to_string(),
-    };
+    let name = actor_name(body.by)?;
     let actor = Actor { name, via: "api" };
     match store.apply(&id, action, &actor, Utc::now()).await? {
         ActionOutcome::Changed(alert) => {
@@ -278,6 +273,142 @@ pub async fn alert_action(
     }
 }
 
+fn actor_name(by: Option<String>) -> Result<String, ApiError> {
+    match by.map(|b| b.trim().to_string()) {
+        Some(b) if b.is_empty() || b.len() > 128 => {
+            Err(DomainError::new("by", "must be 1 to 128 bytes").into())
+        }
+        Some(b) => Ok(b),
+        None => Ok("api".to_string()),
+    }
+}
+
+/// `POST /api/v1/silences` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SilenceBody {
+    matchers: Vec<String>,
+    starts_at: Option<String>,
+    ends_at: Option<String>,
+    /// Instead of `ends_at`: how long from `starts_at`, e.g. `"2h"`.
+    duration: Option<String>,
+    created_by: Option<String>,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /api/v1/silences`: matchers plus `ends_at` or `duration`.
+pub async fn post_silence(
+    _: Authenticated,
+    body: RawBody,
+    store: web::Data<dyn Store>,
+) -> Result<HttpResponse, ApiError> {
+    let body: SilenceBody = parse_json(&body.0)?;
+    let now = Utc::now();
+    let matchers = crate::domain::matcher::parse_list(&body.matchers)?;
+    let starts_at = body
+        .starts_at
+        .as_deref()
+        .map(|t| alert::parse_time("starts_at", t))
+        .transpose()?
+        .unwrap_or(now);
+    let ends_at = match (body.ends_at.as_deref(), body.duration.as_deref()) {
+        (Some(t), None) => alert::parse_time("ends_at", t)?,
+        (None, Some(d)) => starts_at + NewSilence::parse_duration("duration", d)?,
+        (Some(_), Some(_)) => {
+            return Err(DomainError::new("duration", "give ends_at or duration, not both").into());
+        }
+        (None, None) => return Err(DomainError::new("ends_at", "give ends_at or duration").into()),
+    };
+    let created_by = actor_name(body.created_by)?;
+    let silence = NewSilence::new(
+        matchers,
+        starts_at,
+        ends_at,
+        &created_by,
+        &body.comment,
+        now,
+    )?;
+    let record = store.create_silence(&silence, None, now).await?;
+    Ok(HttpResponse::Created().json(json!({"silence": record})))
+}
+
+#[derive(Deserialize)]
+pub struct SilenceQuery {
+    #[serde(default)]
+    all: bool,
+}
+
+/// `GET /api/v1/silences[?all=true]`: pending and active ones, or all.
+pub async fn list_silences(
+    _: Authenticated,
+    query: web::Query<SilenceQuery>,
+    store: web::Data<dyn Store>,
+) -> Result<HttpResponse, ApiError> {
+    let silences = store.list_silences(query.all, Utc::now()).await?;
+    Ok(HttpResponse::Ok().json(json!({"silences": silences})))
+}
+
+/// `DELETE /api/v1/silences/{id}`: ends it now.
+pub async fn delete_silence(
+    _: Authenticated,
+    id: web::Path<String>,
+    store: web::Data<dyn Store>,
+) -> Result<HttpResponse, ApiError> {
+    let record = store
+        .expire_silence(&id, Utc::now())
+        .await?
+        .ok_or_else(|| ApiError::NotFound(id.clone()))?;
+    Ok(HttpResponse::Ok().json(json!({"silence": record})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertSilenceBody {
+    duration: String,
+    by: Option<String>,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /api/v1/alerts/{id}/silence {"duration":"1h"}`: a silence matching
+/// exactly this alert's fingerprint, recorded in its audit trail.
+pub async fn silence_alert(
+    _: Authenticated,
+    id: web::Path<String>,
+    body: RawBody,
+    store: web::Data<dyn Store>,
+) -> Result<HttpResponse, ApiError> {
+    let body: AlertSilenceBody = parse_json(&body.0)?;
+    let now = Utc::now();
+    let record = store
+        .get(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(id.clone()))?;
+    let duration = NewSilence::parse_duration("duration", &body.duration)?;
+    let matcher = Matcher::new(FINGERPRINT_LABEL, MatchOp::Equal, &record.fingerprint)?;
+    let actor = Actor {
+        name: actor_name(body.by)?,
+        via: "api",
+    };
+    let silence = NewSilence::new(
+        vec![matcher],
+        now,
+        now + duration,
+        &actor.name,
+        &body.comment,
+        now,
+    )?;
+    let created = store
+        .create_silence(&silence, Some((&id, &actor)), now)
+        .await?;
+    let alert = store
+        .get(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(id.clone()))?;
+    Ok(HttpResponse::Created().json(json!({"silence": created, "alert": alert})))
+}
+
 /// Registers the `/api/v1` routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -288,6 +419,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/grafana", web::post().to(post_grafana))
             .route("/alerts/{id}", web::get().to(get_alert))
             .route("/alerts/{id}/events", web::get().to(alert_events))
+            .route("/alerts/{id}/silence", web::post().to(silence_alert))
+            .route("/silences", web::post().to(post_silence))
+            .route("/silences", web::get().to(list_silences))
+            .route("/silences/{id}", web::delete().to(delete_silence))
             .route("/alerts/{id}/{action}", web::post().to(alert_action)),
     );
 }

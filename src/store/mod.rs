@@ -10,7 +10,7 @@ use serde::Serialize;
 
 pub use sqlite::SqliteStore;
 
-use crate::domain::{Labels, NewAlert, Severity, StateAction};
+use crate::domain::{Labels, Matcher, NewAlert, NewSilence, Severity, StateAction};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -61,6 +61,27 @@ pub struct AlertEvent {
     pub via: String,
 }
 
+/// A stored silence.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SilenceRecord {
+    pub id: String,
+    pub matchers: Vec<Matcher>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub created_by: String,
+    pub comment: String,
+    pub created_at: DateTime<Utc>,
+    pub expired_at: Option<DateTime<Utc>>,
+    /// `pending`, `active` or `expired`, at the time of reading.
+    pub status: &'static str,
+}
+
+impl SilenceRecord {
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        NewSilence::is_active(self.starts_at, self.ends_at, self.expired_at, now)
+    }
+}
+
 /// Who changes an alert, and through what.
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -104,6 +125,26 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<ActionOutcome, StoreError>;
     async fn events(&self, id: &str) -> Result<Vec<AlertEvent>, StoreError>;
+    /// Stores a silence. With `for_alert`, the silence is also recorded in that
+    /// alert's audit trail (kind `silenced`), in the same transaction.
+    async fn create_silence(
+        &self,
+        silence: &NewSilence,
+        for_alert: Option<(&str, &Actor)>,
+        now: DateTime<Utc>,
+    ) -> Result<SilenceRecord, StoreError>;
+    /// Silences not yet ended (pending and active), or all with `include_expired`.
+    async fn list_silences(
+        &self,
+        include_expired: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SilenceRecord>, StoreError>;
+    /// Ends a silence now. `None` if there is no such silence.
+    async fn expire_silence(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SilenceRecord>, StoreError>;
     /// Cheap round trip for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 }

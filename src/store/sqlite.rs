@@ -13,9 +13,15 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use super::{
-    ActionOutcome, Actor, AlertEvent, AlertRecord, Store, StoreError, from_ms, new_id, to_ms,
+    ActionOutcome, Actor, AlertEvent, AlertRecord, SilenceRecord, Store, StoreError, from_ms,
+    new_id, to_ms,
 };
-use crate::domain::{AlertState, AlertStatus, Labels, NewAlert, Severity, StateAction, Transition};
+use crate::domain::matcher::all_match;
+use crate::domain::silence::match_labels;
+use crate::domain::{
+    AlertState, AlertStatus, Labels, Matcher, NewAlert, NewSilence, Severity, StateAction,
+    Transition,
+};
 
 /// Concurrent readers.
 const READ_CONNECTIONS: u32 = 4;
@@ -25,11 +31,80 @@ pub struct SqliteStore {
     reader: SqlitePool,
 }
 
+const SELECT_SILENCE: &str = "SELECT id, matchers, starts_at, ends_at, created_by, comment, created_at, expired_at FROM silences";
+
+fn silence(row: &SqliteRow, now: DateTime<Utc>) -> Result<SilenceRecord, StoreError> {
+    let matchers: Vec<Matcher> = serde_json::from_str(row.try_get("matchers")?)
+        .map_err(|e| StoreError::Corrupt(format!("silence matchers: {e}")))?;
+    let starts_at = from_ms(row.try_get("starts_at")?)?;
+    let ends_at = from_ms(row.try_get("ends_at")?)?;
+    let expired_at = opt_time(row, "expired_at")?;
+    let status = if NewSilence::is_active(starts_at, ends_at, expired_at, now) {
+        "active"
+    } else if now < starts_at && expired_at.is_none() {
+        "pending"
+    } else {
+        "expired"
+    };
+    Ok(SilenceRecord {
+        id: row.try_get("id")?,
+        matchers,
+        starts_at,
+        ends_at,
+        created_by: row.try_get("created_by")?,
+        comment: row.try_get("comment")?,
+        created_at: from_ms(row.try_get("created_at")?)?,
+        expired_at,
+        status,
+    })
+}
+
+/// Marks records that an active silence covers: `silenced_until` is the latest
+/// end among the silences that match, and an unresolved alert shows `silenced`.
+fn overlay(records: &mut [AlertRecord], silences: &[SilenceRecord]) {
+    if silences.is_empty() {
+        return;
+    }
+    for r in records {
+        let labels = match_labels(
+            &r.labels,
+            r.severity,
+            r.service.as_deref(),
+            &r.title,
+            &r.fingerprint,
+        );
+        let until = silences
+            .iter()
+            .filter(|s| all_match(&s.matchers, &labels))
+            .map(|s| s.ends_at)
+            .max();
+        if let Some(until) = until {
+            r.silenced_until = Some(until);
+            if r.state != "resolved" {
+                r.state = "silenced";
+            }
+        }
+    }
+}
+
 const SELECT_ALERT: &str = "SELECT id, fingerprint, title, content, severity, service, labels, annotations, \
      state, acked_by, acked_at, silenced_until, count, first_seen, last_seen, trace_id, request_id, \
      starts_at, resolved_at FROM alerts";
 
 impl SqliteStore {
+    async fn active_silences(&self, now: DateTime<Utc>) -> Result<Vec<SilenceRecord>, StoreError> {
+        let now_ms = to_ms(now);
+        let rows = sqlx::query(&format!(
+            "{SELECT_SILENCE} WHERE starts_at <= ? AND ends_at > ? AND (expired_at IS NULL OR expired_at > ?)"
+        ))
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(now_ms)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(|r| silence(r, now)).collect()
+    }
+
     /// Opens (creating the file and its directory if needed) and migrates.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
@@ -264,7 +339,12 @@ impl Store for SqliteStore {
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
-        row.map(|r| record(&r, Utc::now())).transpose()
+        let now = Utc::now();
+        let Some(row) = row else { return Ok(None) };
+        let mut records = [record(&row, now)?];
+        overlay(&mut records, &self.active_silences(now).await?);
+        let [record] = records;
+        Ok(Some(record))
     }
 
     async fn list(
@@ -290,7 +370,12 @@ impl Store for SqliteStore {
                     .await?
             }
         };
-        rows.iter().map(|r| record(r, now)).collect()
+        let mut records = rows
+            .iter()
+            .map(|r| record(r, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        overlay(&mut records, &self.active_silences(now).await?);
+        Ok(records)
     }
 
     async fn apply(
@@ -376,6 +461,85 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn create_silence(
+        &self,
+        new: &NewSilence,
+        for_alert: Option<(&str, &Actor)>,
+        now: DateTime<Utc>,
+    ) -> Result<SilenceRecord, StoreError> {
+        let id = new_id();
+        let matchers: Vec<String> = new.matchers.iter().map(ToString::to_string).collect();
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO silences (id, matchers, starts_at, ends_at, created_by, comment, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(serde_json::to_string(&matchers).expect("strings serialize"))
+        .bind(to_ms(new.starts_at))
+        .bind(to_ms(new.ends_at))
+        .bind(&new.created_by)
+        .bind(&new.comment)
+        .bind(to_ms(now))
+        .execute(&mut *tx)
+        .await?;
+        if let Some((alert_id, actor)) = for_alert {
+            insert_event(
+                &mut tx,
+                alert_id,
+                to_ms(now),
+                "silenced",
+                &actor.name,
+                actor.via,
+            )
+            .await?;
+        }
+        let row = sqlx::query(&format!("{SELECT_SILENCE} WHERE id = ?"))
+            .bind(&id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let record = silence(&row, now)?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn list_silences(
+        &self,
+        include_expired: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SilenceRecord>, StoreError> {
+        let now_ms = to_ms(now);
+        let rows = sqlx::query(&format!(
+            "{SELECT_SILENCE} WHERE ? OR (ends_at > ? AND expired_at IS NULL) ORDER BY ends_at"
+        ))
+        .bind(include_expired)
+        .bind(now_ms)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(|r| silence(r, now)).collect()
+    }
+
+    async fn expire_silence(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SilenceRecord>, StoreError> {
+        let now_ms = to_ms(now);
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("UPDATE silences SET expired_at = ? WHERE id = ? AND expired_at IS NULL AND ends_at > ?")
+            .bind(now_ms)
+            .bind(id)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query(&format!("{SELECT_SILENCE} WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row.map(|r| silence(&r, now)).transpose()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -7,5 +7,6 @@ mod dingtalk;
 mod feishu;
 mod helpers;
 mod server;
+mod silences;
 mod store;
 mod wecom;
