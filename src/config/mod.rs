@@ -10,6 +10,7 @@
 //! Secrets are [`Secret`]s: `Debug`, logs and `check-config` show a mask.
 
 mod expand;
+pub mod routing;
 mod secret;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -20,6 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
 pub use expand::ExpandError;
+pub use routing::{ChannelConfig, ChannelKind, RouteConfig};
 pub use secret::Secret;
 
 /// The file `serve` and `check-config` read when `--config` is not given.
@@ -66,6 +68,13 @@ pub struct Config {
     pub wecom: Option<WeComConfig>,
     /// Signing of `/a/{token}` action links.
     pub links: Option<LinksConfig>,
+    /// Where notifications go.
+    #[serde(default)]
+    pub channels: Vec<ChannelConfig>,
+    /// Which alerts go to which channels, first match wins unless `continue`.
+    /// With channels but no routes, every alert goes to every channel.
+    #[serde(default)]
+    pub routes: Vec<RouteConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -214,7 +223,7 @@ impl LinksConfig {
 }
 
 /// Durations as human strings: `"90s"`, `"5m"`, `"4h"`, `"1h 30m"`.
-mod duration {
+pub(crate) mod duration {
     use super::*;
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -372,6 +381,11 @@ impl Config {
                 .map_err(|e| invalid("wecom.encoding_aes_key", e.to_string()))?;
             tolerance(w.timestamp_tolerance, "wecom.timestamp_tolerance")?;
         }
+        let feishu_app = self
+            .feishu
+            .as_ref()
+            .is_some_and(|f| f.app_id.is_some() && f.app_secret.is_some());
+        routing::validate(&self.channels, &self.routes, feishu_app)?;
         if let Some(l) = &self.links {
             if l.secret.expose().len() < 32 {
                 return Err(invalid("links.secret", "must be at least 32 characters"));

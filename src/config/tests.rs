@@ -147,3 +147,111 @@ fn syntax_errors_name_the_file() {
     let msg = load("[server\n").unwrap_err().to_string();
     assert!(msg.contains("test.toml"), "{msg}");
 }
+
+const CHANNELS: &str = r#"
+[feishu]
+verification_token = "t"
+app_id = "cli_x"
+app_secret = "s"
+
+[[channels]]
+name = "ops-feishu"
+type = "feishu_bot"
+url = "https://open.feishu.cn/open-apis/bot/v2/hook/abc"
+secret = "${FEISHU_KEY}"
+
+[[channels]]
+name = "ops-app"
+type = "feishu_app"
+chat_id = "oc_123"
+
+[[channels]]
+name = "mail"
+type = "email"
+smtp_url = "smtps://u:p@smtp.example.com:465"
+from = "ackbot@example.com"
+to = ["oncall@example.com"]
+"#;
+
+#[test]
+fn the_design_channels_and_routes_load() {
+    let text = format!(
+        "{CHANNELS}\n[[routes]]\nmatchers = ['severity=\"critical\"', 'team=~\"db|infra\"']\nchannels = [\"ops-feishu\"]\ngroup_by = [\"alertname\", \"service\"]\ngroup_wait = \"0s\"\ngroup_interval = \"5m\"\nrepeat_interval = \"4h\"\n\n[[routes]]\nchannels = [\"mail\", \"ops-app\"]\ncontinue = true\n"
+    );
+    let c = load(&text).unwrap();
+    assert_eq!(c.channels.len(), 3);
+    assert_eq!(c.channels[0].kind, ChannelKind::FeishuBot);
+    let r = &c.routes[0];
+    assert_eq!(r.matchers.len(), 2);
+    assert_eq!(r.group_wait, Duration::ZERO);
+    assert_eq!(r.repeat_interval, Duration::from_secs(4 * 3600));
+    let defaults = &c.routes[1];
+    assert!(defaults.matchers.is_empty() && defaults.continue_matching);
+    assert_eq!(defaults.group_by, ["..."]);
+    assert_eq!(defaults.group_wait, Duration::from_secs(30));
+    // The webhook URL carries the bot token: masked like any secret.
+    let shown = c.to_masked_toml();
+    assert!(
+        !shown.contains("hook/abc")
+            && !shown.contains("encrypt-key-value")
+            && !shown.contains("u:p@"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn routing_mistakes_name_the_key() {
+    let route = |extra: &str| format!("{CHANNELS}\n[[routes]]\n{extra}\n");
+    let cases = [
+        (route("channels = [\"nope\"]"), "routes.channels"),
+        (route("channels = []"), "routes.channels"),
+        (
+            route("channels = [\"mail\"]\nmatchers = ['a=~\"(\"']"),
+            "matchers",
+        ),
+        (
+            route("channels = [\"mail\"]\ngroup_by = [\"bad-label\"]"),
+            "routes.group_by",
+        ),
+        (
+            route("channels = [\"mail\"]\ngroup_wait = \"soon\""),
+            "group_wait",
+        ),
+        (route("channels = [\"mail\"]\nreceiver = \"x\""), "receiver"),
+        (
+            format!(
+                "{CHANNELS}\n[[channels]]\nname = \"mail\"\ntype = \"slack\"\nurl = \"https://hooks.slack.com/x\""
+            ),
+            "channels.name",
+        ),
+        (
+            "[[channels]]\nname = \"s\"\ntype = \"slack\"".to_string(),
+            "channels.url",
+        ),
+        (
+            "[[channels]]\nname = \"s\"\ntype = \"webhook\"\nurl = \"ftp://x\"".to_string(),
+            "channels.url",
+        ),
+        (
+            "[[channels]]\nname = \"s\"\ntype = \"carrier_pigeon\"\nurl = \"https://x\""
+                .to_string(),
+            "carrier_pigeon",
+        ),
+        (
+            "[[channels]]\nname = \"a\"\ntype = \"feishu_app\"\nchat_id = \"oc_1\"".to_string(),
+            "channels.type",
+        ),
+        (
+            "[[channels]]\nname = \"m\"\ntype = \"email\"\nfrom = \"a@b\"".to_string(),
+            "channels.smtp_url",
+        ),
+        (
+            "[[channels]]\nname = \"has space\"\ntype = \"slack\"\nurl = \"https://x\"".to_string(),
+            "channels.name",
+        ),
+    ];
+    for (text, key) in cases {
+        let msg = load(&text).map(|_| ()).unwrap_err().to_string();
+        assert!(msg.contains(key), "{key}: {msg}");
+    }
+}
