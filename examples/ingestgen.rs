@@ -32,6 +32,8 @@
 //! failure, counted, the first one printed, and the exit status is 1. Lines
 //! starting with `RESULT` are for `bench/ingest.sh`.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -106,21 +108,6 @@ enum Mode {
 
 // ---------------------------------------------------------------- /proc
 
-/// User + system CPU seconds from a `/proc/.../stat` line (fields 14 and 15,
-/// in clock ticks of 1/100 s on Linux), with the `comm` field.
-fn parse_stat(stat: &str) -> Option<(String, f64)> {
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let comm = stat[open + 1..close].to_string();
-    let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some((comm, ticks as f64 / 100.0))
-}
-
-fn cpu_secs(pid: &str) -> Option<f64> {
-    parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?).map(|(_, c)| c)
-}
-
 /// CPU seconds per thread of a process: tid -> (name, seconds).
 fn thread_cpu(pid: u32) -> Vec<(u32, String, f64)> {
     let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
@@ -129,7 +116,7 @@ fn thread_cpu(pid: u32) -> Vec<(u32, String, f64)> {
     dir.filter_map(|e| {
         let tid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
         let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
-        let (comm, cpu) = parse_stat(&stat)?;
+        let (comm, cpu) = common::parse_stat(&stat)?;
         Some((tid, comm, cpu))
     })
     .collect()
@@ -233,25 +220,6 @@ impl Template {
 }
 
 // ---------------------------------------------------------------- HTTP
-
-fn client(args: &Args) -> reqwest::Client {
-    let mut b = reqwest::Client::builder()
-        .http1_only()
-        .pool_max_idle_per_host(1)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .tcp_nodelay(true)
-        .timeout(Duration::from_secs(30));
-    match &args.cacert {
-        Some(path) => {
-            let pem = std::fs::read(path)
-                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-            let cert = reqwest::Certificate::from_pem(&pem).expect("a PEM certificate");
-            b = b.tls_built_in_root_certs(false).add_root_certificate(cert);
-        }
-        None => b = b.danger_accept_invalid_certs(true),
-    }
-    b.build().expect("reqwest client")
-}
 
 struct Target {
     ingest: reqwest::Url,
@@ -416,13 +384,6 @@ async fn join(tasks: Vec<tokio::task::JoinHandle<Outcome>>) -> (Vec<u32>, Option
     (latencies, first_failure)
 }
 
-fn percentile_ms(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize] as f64 / 1000.0
-}
-
 /// Server threads that used the most CPU between two snapshots, as
 /// "name:share%" (share of one core over `secs`), same-named threads summed.
 fn busiest_threads(
@@ -483,8 +444,8 @@ async fn rate_phase(
     let pid = ctx.args.server_pid;
     let snapshot = || {
         (
-            pid.and_then(|p| cpu_secs(&p.to_string())),
-            cpu_secs("self"),
+            pid.and_then(|p| common::cpu_secs(&p.to_string())),
+            common::cpu_secs("self"),
             pid.map(thread_cpu).unwrap_or_default(),
         )
     };
@@ -518,8 +479,8 @@ async fn rate_phase(
         "{name:<7} c={connections:<3} {alerts_per_s:>8.0} alerts/s ({:.0} req/s)  p50 {:.2} ms  p99 {:.2} ms  \
          failed {failed}  ({} requests ok in phase)  CPU µs/alert server {server_cpu} client {client_cpu}, server {server_util}% of a core",
         measured_ok as f64 / secs,
-        percentile_ms(&lat, 0.5),
-        percentile_ms(&lat, 0.99),
+        common::percentile_ms(&lat, 0.5),
+        common::percentile_ms(&lat, 0.99),
         counters.ok.load(Ordering::Relaxed),
     );
     if pid.is_some() {
@@ -535,8 +496,8 @@ async fn rate_phase(
         "RESULT kind=rate tag={} phase={name} conns={connections} alerts_per_s={alerts_per_s:.0} \
          p50_ms={:.2} p99_ms={:.2} failed={failed} server_cpu_us_per_alert={server_cpu} server_core_pct={server_util}",
         ctx.args.tag,
-        percentile_ms(&lat, 0.5),
-        percentile_ms(&lat, 0.99),
+        common::percentile_ms(&lat, 0.5),
+        common::percentile_ms(&lat, 0.99),
     );
 }
 
@@ -549,7 +510,9 @@ async fn rate(
     refold_set: usize,
 ) {
     let per_request = ctx.args.per_request;
-    let clients: Vec<_> = (0..connections).map(|_| client(&ctx.args)).collect();
+    let clients: Vec<_> = (0..connections)
+        .map(|_| common::client(ctx.args.cacert.as_deref(), Duration::from_secs(30)))
+        .collect();
     for (p, phase) in phases.iter().enumerate() {
         // Each phase gets its own id range (1 << 36 ids apart).
         let base = id_base(ctx.run, (p as u64 + 1) << 36);
@@ -614,7 +577,9 @@ async fn rate(
 async fn fill(ctx: &mut Ctx, count: u64, connections: usize, timeout: u64) {
     let per_request = ctx.args.per_request as u64;
     let requests = count.div_ceil(per_request);
-    let clients: Vec<_> = (0..connections).map(|_| client(&ctx.args)).collect();
+    let clients: Vec<_> = (0..connections)
+        .map(|_| common::client(ctx.args.cacert.as_deref(), Duration::from_secs(30)))
+        .collect();
     let pid = ctx.args.server_pid;
     let rss = || pid.and_then(|p| status_kib(p, "VmRSS"));
     let before = rss();
@@ -684,8 +649,8 @@ async fn fill(ctx: &mut Ctx, count: u64, connections: usize, timeout: u64) {
             "fill    c={connections:<3} {count} unique alerts in {secs:.1}s = {:.0} alerts/s  p50 {:.2} ms  p99 {:.2} ms  non-202 {failed}; \
              GET ?limit=1000: {n} alerts, {bytes} B, {list_ms:.0} ms",
             (ok * per_request) as f64 / secs,
-            percentile_ms(&lat, 0.5),
-            percentile_ms(&lat, 0.99),
+            common::percentile_ms(&lat, 0.5),
+            common::percentile_ms(&lat, 0.99),
         ),
         Err(e) => {
             println!("fill: GET /api/v1/alerts?limit=1000 failed: {e}");

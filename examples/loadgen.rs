@@ -20,6 +20,8 @@
 //! With `--server-pid`, the server's CPU time per request is reported as well
 //! (from `/proc`), a figure less disturbed by other load than requests/s.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -70,16 +72,6 @@ struct Args {
     /// request, which other load on the machine does not skew as much as req/s.
     #[arg(long)]
     server_pid: Option<u32>,
-}
-
-/// User + system CPU seconds of a process so far, from `/proc/{pid}/stat`
-/// (fields 14 and 15, in clock ticks of 1/100 s on Linux).
-fn cpu_secs(pid: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / 100.0)
 }
 
 /// One pre-signed, pre-encrypted callback. Cloning a header value or the body
@@ -192,25 +184,6 @@ struct PhaseResult {
     client_cpu: Option<f64>,
 }
 
-fn client(args: &Args) -> reqwest::Client {
-    let mut b = reqwest::Client::builder()
-        .http1_only()
-        .pool_max_idle_per_host(1)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .tcp_nodelay(true)
-        .timeout(Duration::from_secs(10));
-    match &args.cacert {
-        Some(path) => {
-            let pem = std::fs::read(path)
-                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-            let cert = reqwest::Certificate::from_pem(&pem).expect("a PEM certificate");
-            b = b.tls_built_in_root_certs(false).add_root_certificate(cert);
-        }
-        None => b = b.danger_accept_invalid_certs(true),
-    }
-    b.build().expect("reqwest client")
-}
-
 /// Sends one request; `Err` describes a failure.
 async fn one(
     client: &reqwest::Client,
@@ -308,7 +281,12 @@ async fn run_phase(
         }
     };
     let server_pid = args.server_pid.map(|p| p.to_string());
-    let cpu = || (server_pid.as_deref().and_then(cpu_secs), cpu_secs("self"));
+    let cpu = || {
+        (
+            server_pid.as_deref().and_then(common::cpu_secs),
+            common::cpu_secs("self"),
+        )
+    };
     wait(args.warmup).await;
     counters.measuring.store(true, Ordering::Relaxed);
     let window = Instant::now();
@@ -340,14 +318,6 @@ async fn run_phase(
         server_cpu: server_after.zip(server_before).map(|(a, b)| a - b),
         client_cpu: client_after.zip(client_before).map(|(a, b)| a - b),
     }
-}
-
-fn percentile(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx] as f64 / 1000.0
 }
 
 /// Totals of one kind over all rounds.
@@ -431,7 +401,7 @@ fn main() {
     let mut health = Totals::default();
     let mut events = Totals::default();
     runtime.block_on(async {
-        let clients: Vec<_> = (0..args.connections).map(|_| client(&args)).collect();
+        let clients: Vec<_> = (0..args.connections).map(|_| common::client(args.cacert.as_deref(), Duration::from_secs(10))).collect();
         for round in 1..=args.rounds {
             let r = run_phase(&args, &clients, &urls, None).await;
             report(round, "GET /healthz", &r);
@@ -460,8 +430,8 @@ fn main() {
         println!(
             "{name:<10} {:>7.0} req/s  p50 {:.2} ms  p99 {:.2} ms  CPU µs/req server {} client {}  failed {}",
             tot.rate(),
-            percentile(&tot.latencies_us, 0.50),
-            percentile(&tot.latencies_us, 0.99),
+            common::percentile_ms(&tot.latencies_us, 0.50),
+            common::percentile_ms(&tot.latencies_us, 0.99),
             per_request(tot.server_cpu, tot.ok),
             per_request(Some(tot.client_cpu), tot.ok),
             tot.failed
