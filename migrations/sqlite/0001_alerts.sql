@@ -12,7 +12,6 @@ CREATE TABLE alerts (
     state           TEXT NOT NULL,      -- firing | acknowledged | resolved
     acked_by        TEXT,
     acked_at        INTEGER,
-    silenced_until  INTEGER,
     count           INTEGER NOT NULL,
     first_seen      INTEGER NOT NULL,
     last_seen       INTEGER NOT NULL,

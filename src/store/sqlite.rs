@@ -60,10 +60,14 @@ fn silence(row: &SqliteRow, now: DateTime<Utc>) -> Result<SilenceRecord, StoreEr
 }
 
 /// Marks records that an active silence covers: `silenced_until` is the latest
-/// end among the silences that match, and an unresolved alert shows `silenced`.
-fn overlay(records: &mut [AlertRecord], silences: &[SilenceRecord]) {
+/// end among the silences that match, and the state is shown accordingly.
+fn overlay(
+    records: &mut [AlertRecord],
+    silences: &[SilenceRecord],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     if silences.is_empty() {
-        return;
+        return Ok(());
     }
     for r in records {
         let labels = match_labels(
@@ -78,17 +82,16 @@ fn overlay(records: &mut [AlertRecord], silences: &[SilenceRecord]) {
             .filter(|s| all_match(&s.matchers, &labels))
             .map(|s| s.ends_at)
             .max();
-        if let Some(until) = until {
-            r.silenced_until = Some(until);
-            if r.state != "resolved" {
-                r.state = "silenced";
-            }
+        if until.is_some() {
+            r.silenced_until = until;
+            r.state = state_from(r.state)?.shown(until, now);
         }
     }
+    Ok(())
 }
 
 const SELECT_ALERT: &str = "SELECT id, fingerprint, title, content, severity, service, labels, annotations, \
-     state, acked_by, acked_at, silenced_until, count, first_seen, last_seen, trace_id, request_id, \
+     state, acked_by, acked_at, count, first_seen, last_seen, trace_id, request_id, \
      starts_at, resolved_at FROM alerts";
 
 impl SqliteStore {
@@ -159,7 +162,6 @@ fn state_from(s: &str) -> Result<AlertState, StoreError> {
 
 fn record(row: &SqliteRow, now: DateTime<Utc>) -> Result<AlertRecord, StoreError> {
     let state = state_from(row.try_get("state")?)?;
-    let silenced_until = opt_time(row, "silenced_until")?;
     let severity: String = row.try_get("severity")?;
     Ok(AlertRecord {
         id: row.try_get("id")?,
@@ -171,10 +173,11 @@ fn record(row: &SqliteRow, now: DateTime<Utc>) -> Result<AlertRecord, StoreError
         service: row.try_get("service")?,
         labels: labels_from("labels", row.try_get("labels")?)?,
         annotations: labels_from("annotations", row.try_get("annotations")?)?,
-        state: state.shown(silenced_until, now),
+        // Silences are applied afterwards by `overlay`.
+        state: state.shown(None, now),
         acked_by: row.try_get("acked_by")?,
         acked_at: opt_time(row, "acked_at")?,
-        silenced_until,
+        silenced_until: None,
         count: row.try_get("count")?,
         first_seen: from_ms(row.try_get("first_seen")?)?,
         last_seen: from_ms(row.try_get("last_seen")?)?,
@@ -342,7 +345,7 @@ impl Store for SqliteStore {
         let now = Utc::now();
         let Some(row) = row else { return Ok(None) };
         let mut records = [record(&row, now)?];
-        overlay(&mut records, &self.active_silences(now).await?);
+        overlay(&mut records, &self.active_silences(now).await?, now)?;
         let [record] = records;
         Ok(Some(record))
     }
@@ -374,7 +377,7 @@ impl Store for SqliteStore {
             .iter()
             .map(|r| record(r, now))
             .collect::<Result<Vec<_>, _>>()?;
-        overlay(&mut records, &self.active_silences(now).await?);
+        overlay(&mut records, &self.active_silences(now).await?, now)?;
         Ok(records)
     }
 
