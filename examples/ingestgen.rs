@@ -687,11 +687,7 @@ fn main() {
         args.per_request > 0 && args.per_request < 100,
         "--per-request 1..=99"
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.threads.max(1))
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime = common::runtime(args.threads);
     let base = args.url.trim_end_matches('/');
     let target = Arc::new(Target {
         ingest: format!("{base}/api/v1/alertmanager")

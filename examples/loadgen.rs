@@ -378,11 +378,7 @@ fn main() {
         args.connections > 0 && args.rounds > 0 && args.duration > 0,
         "nothing to do"
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.threads.max(1))
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime = common::runtime(args.threads);
     let base = args.url.trim_end_matches('/');
     let urls = Arc::new(Urls {
         healthz: format!("{base}/healthz").parse().expect("--url is a URL"),

@@ -1,8 +1,17 @@
 //! Shared by the load generators (`loadgen`, `ingestgen`): an HTTPS client
-//! for the local test server, CPU time from `/proc`, latency percentiles.
+//! for the local test server, a runtime, CPU time from `/proc`, percentiles.
 
 use std::path::Path;
 use std::time::Duration;
+
+/// A multi-threaded tokio runtime with `threads` workers (at least one).
+pub fn runtime(threads: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
 
 /// A keep-alive HTTP/1.1 client, one connection per client, trusting exactly
 /// `cacert` (the server's generated certificate), or anything without one.

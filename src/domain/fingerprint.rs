@@ -64,14 +64,7 @@ impl std::fmt::Display for Fingerprint {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn labels(v: &[(&str, &str)]) -> Labels {
-        Labels::parse(
-            "labels",
-            v.iter().map(|(a, b)| (a.to_string(), b.to_string())),
-        )
-        .unwrap()
-    }
+    use crate::domain::labels::test_labels as labels;
 
     #[test]
     fn derived_is_stable_and_sensitive_to_every_part() {

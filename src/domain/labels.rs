@@ -102,6 +102,16 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// Labels from literal pairs, for tests across the domain.
+#[cfg(test)]
+pub(crate) fn test_labels(v: &[(&str, &str)]) -> Labels {
+    Labels::parse(
+        "labels",
+        v.iter().map(|(a, b)| (a.to_string(), b.to_string())),
+    )
+    .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -367,15 +367,8 @@ impl<'de> Deserialize<'de> for Matcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::labels::test_labels as labels;
     use proptest::prelude::*;
-
-    fn labels(v: &[(&str, &str)]) -> Labels {
-        Labels::parse(
-            "labels",
-            v.iter().map(|(a, b)| (a.to_string(), b.to_string())),
-        )
-        .unwrap()
-    }
 
     fn m(s: &str) -> Matcher {
         Matcher::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))

@@ -33,4 +33,9 @@ impl DomainError {
             message: message.into(),
         }
     }
+
+    /// The same error about item `index` of a batch: `alerts[2]: …`.
+    pub fn at_index(self, index: usize) -> Self {
+        Self::new(self.field, format!("alerts[{index}]: {}", self.message))
+    }
 }

@@ -128,6 +128,7 @@ pub fn match_labels(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::labels::test_labels;
     use crate::domain::matcher::all_match;
 
     fn t(s: &str) -> DateTime<Utc> {
@@ -196,7 +197,7 @@ mod tests {
 
     #[test]
     fn derived_labels_let_matchers_name_what_every_alert_has() {
-        let labels = Labels::parse("labels", [("team".to_string(), "db".to_string())]).unwrap();
+        let labels = test_labels(&[("team", "db")]);
         let l = match_labels(&labels, Severity::Critical, Some("pay"), "DB down", "fp1");
         assert!(all_match(
             &[
@@ -211,7 +212,7 @@ mod tests {
             &l
         ));
         // An alert's own label wins over a derived one.
-        let own = Labels::parse("labels", [("alertname".to_string(), "Disk".to_string())]).unwrap();
+        let own = test_labels(&[("alertname", "Disk")]);
         assert_eq!(
             match_labels(&own, Severity::Info, None, "t", "f").get("alertname"),
             Some("Disk")

@@ -145,10 +145,7 @@ pub async fn post_alerts(
         Value::Array(items) => items
             .into_iter()
             .enumerate()
-            .map(|(i, v)| {
-                alert::from_json(v)
-                    .map_err(|e| DomainError::new(e.field, format!("alerts[{i}]: {}", e.message)))
-            })
+            .map(|(i, v)| alert::from_json(v).map_err(|e| e.at_index(i)))
             .collect::<Result<Vec<_>, _>>()?,
         v @ Value::Object(_) => vec![alert::from_json(v)?],
         _ => {

@@ -98,10 +98,7 @@ pub fn convert(payload: Notification, flavor: Flavor) -> Result<Vec<NewAlert>, D
         .alerts
         .into_iter()
         .enumerate()
-        .map(|(i, alert)| {
-            convert_alert(alert)
-                .map_err(|e| DomainError::new(e.field, format!("alerts[{i}]: {}", e.message)))
-        })
+        .map(|(i, alert)| convert_alert(alert).map_err(|e| e.at_index(i)))
         .collect()
 }
 
