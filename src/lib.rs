@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod domain;
+pub mod engine;
 pub mod inbound;
 pub mod ingest;
 pub mod interaction;

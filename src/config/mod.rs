@@ -59,6 +59,8 @@ pub struct Config {
     #[serde(default)]
     pub storage: StorageConfig,
     #[serde(default)]
+    pub aggregation: AggregationConfig,
+    #[serde(default)]
     pub api: ApiConfig,
     /// The Feishu app whose events and card callbacks we receive.
     pub feishu: Option<FeishuConfig>,
@@ -128,6 +130,27 @@ impl Default for StorageConfig {
     fn default() -> Self {
         Self {
             url: Secret::new("sqlite://data/ackbot.db"),
+        }
+    }
+}
+
+/// Folding bursts of one alert into one notification (see `engine`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AggregationConfig {
+    /// The window a burst is counted in, from its first occurrence.
+    #[serde(with = "duration")]
+    pub window: Duration,
+    /// More occurrences than this in one window give one aggregated
+    /// notification at the window's end. `critical` alerts bypass it.
+    pub threshold: u32,
+}
+
+impl Default for AggregationConfig {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_secs(60),
+            threshold: 5,
         }
     }
 }
@@ -352,6 +375,13 @@ impl Config {
                 "storage.url",
                 "must start with sqlite: or postgres://",
             ));
+        }
+        let a = &self.aggregation;
+        if !(Duration::from_secs(1)..=Duration::from_secs(24 * 3600)).contains(&a.window) {
+            return Err(invalid("aggregation.window", "must be between 1s and 24h"));
+        }
+        if a.threshold == 0 {
+            return Err(invalid("aggregation.threshold", "must be at least 1"));
         }
         for (i, t) in self.api.tokens.iter().enumerate() {
             if t.expose().len() < 16 {

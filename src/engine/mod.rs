@@ -1,0 +1,96 @@
+//! Deciding what to notify, and where: no HTTP and no SQL here, so the rules
+//! are unit-tested in one place and both storage backends apply the same ones.
+//!
+//! For every occurrence the store folds into a record, [`Engine::decide`]
+//! answers "should people hear about this, how soon, and through which
+//! channels". The store writes that answer to the outbox in the same
+//! transaction as the alert, so a decision is never lost or made twice; the
+//! delivery worker sends what is due.
+//!
+//! - [`notify`]: dedup, the aggregation window, critical bypass, resolve and
+//!   repeat rules, silences (per alert, from its tracking columns).
+//! - [`route`]: `[[routes]]` matching and notification groups (group_by,
+//!   group_wait, group_interval, repeat_interval).
+
+pub mod notify;
+pub mod route;
+
+pub use notify::{Aggregation, Decision, Due, NoticeKind, Occurrence, Tracking};
+pub use route::{GroupClocks, Router, Target, group_due};
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+
+/// The engine as configured: aggregation policy plus routing table.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub aggregation: Aggregation,
+    pub router: Router,
+}
+
+impl Engine {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            aggregation: Aggregation {
+                window: chrono::Duration::from_std(config.aggregation.window)
+                    .expect("validated window"),
+                threshold: config.aggregation.threshold,
+            },
+            router: Router::new(&config.channels, &config.routes),
+        }
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self {
+            aggregation: Aggregation::default(),
+            router: Router::new(&[], &[]),
+        }
+    }
+}
+
+/// One outbox row to write: a notice for one target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub channel: Option<String>,
+    pub group_key: String,
+    pub due_at: DateTime<Utc>,
+}
+
+impl Engine {
+    /// Decides for one occurrence and spreads the decision over its targets,
+    /// moving their group clocks. Empty when nothing is to be said.
+    pub fn notices(
+        &self,
+        targets: &[Target],
+        tracking: &mut Tracking,
+        occurrence: &Occurrence,
+        clocks: &mut GroupClocks,
+        now: DateTime<Utc>,
+    ) -> Vec<Notice> {
+        let repeat = targets
+            .iter()
+            .map(|t| t.repeat_interval)
+            .min()
+            .unwrap_or(chrono::Duration::hours(4));
+        let Some(decision) = self.aggregation.decide(tracking, occurrence, repeat, now) else {
+            return Vec::new();
+        };
+        targets
+            .iter()
+            .map(|t| Notice {
+                kind: decision.kind,
+                channel: t.channel.clone(),
+                group_key: t.group_key.clone(),
+                due_at: match (decision.due, &t.channel) {
+                    (Due::At(at), _) => at,
+                    (Due::Grouped, Some(channel)) => clocks.due(channel, t, now),
+                    (Due::Now | Due::Grouped, _) => now,
+                },
+            })
+            .collect()
+    }
+}
