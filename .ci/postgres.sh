@@ -21,7 +21,7 @@
 # (the first port to try, default 5432; only used when the cluster is created).
 
 if [[ ${BASH_SOURCE[0]} != "$0" ]]; then # sourced
-  _ackbot_pg=$(bash "${BASH_SOURCE[0]}") && export "$_ackbot_pg" && echo "$_ackbot_pg"
+  _ackbot_pg=$(bash "${BASH_SOURCE[0]}") && export ACKBOT_TEST_DATABASE_URL="${_ackbot_pg#*=}" && echo "$_ackbot_pg"
   return
 fi
 set -euo pipefail
@@ -31,7 +31,7 @@ set -euo pipefail
 pg_bindir() {
   local d c
   c=$(command -v initdb || true)
-  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV) ${c:+"${c%/*}"}; do
+  for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV) ${c:+"${c%/*}"}; do
     if [[ -x $d/initdb && -x $d/pg_ctl && -x $d/psql ]]; then echo "$d" && return; fi
   done
   return 1

@@ -34,7 +34,8 @@ impl Application {
         config: Config,
         handler: Arc<dyn InteractionHandler>,
     ) -> anyhow::Result<Self> {
-        let store = crate::store::open(config.storage.url.expose())
+        let engine = crate::engine::Engine::from_config(&config);
+        let store = crate::store::open(config.storage.url.expose(), engine)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open storage: {e}"))?;
         let addr = config.listen_addr()?;

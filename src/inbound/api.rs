@@ -129,7 +129,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
 }
 
 async fn commit(store: &dyn Store, alerts: Vec<NewAlert>) -> Result<HttpResponse, ApiError> {
-    let ids = store.ingest(&alerts, Utc::now()).await?;
+    let ids = store.ingest(alerts, Utc::now()).await?;
     tracing::info!(accepted = ids.len(), "alerts committed");
     Ok(HttpResponse::Accepted().json(json!({"accepted": ids.len(), "ids": ids})))
 }

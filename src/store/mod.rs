@@ -1,16 +1,25 @@
 //! Persistence behind one trait. An alert is answered 2xx only after the
-//! store has committed it. Backends: SQLite (embedded default; PostgreSQL for
-//! several replicas is next). Times are Unix milliseconds in every backend.
+//! store has committed it, together with the engine's notification decisions
+//! (the outbox). Backends: SQLite (embedded default) and PostgreSQL (several
+//! replicas), one SQL implementation over both. Times are Unix milliseconds.
 
+mod plan;
+mod postgres;
+mod rows;
+mod sql;
 mod sqlite;
+mod writer;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
+pub use postgres::PostgresStore;
+pub use sql::SqlStore;
 pub use sqlite::SqliteStore;
 
 use crate::domain::{Labels, Matcher, NewAlert, NewSilence, Severity, StateAction};
+use crate::engine::Engine;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -22,6 +31,8 @@ pub enum StoreError {
     Url(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("the storage writer has stopped")]
+    WriterGone,
 }
 
 /// An alert as stored and as the API shows it (DESIGN.md "Alert JSON").
@@ -59,6 +70,22 @@ pub struct AlertEvent {
     pub actor: String,
     /// `source`, `api`, `feishu`, `dingtalk`, `wecom`, `link`.
     pub via: String,
+}
+
+/// A notification the engine decided (an outbox row).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NotificationRecord {
+    /// `firing`, `resolved`, `aggregated`, `repeat`.
+    pub kind: &'static str,
+    /// `None`: no channel takes this alert; recorded only.
+    pub channel: Option<String>,
+    pub group_key: String,
+    /// Occurrences in the aggregation window when decided.
+    pub occurrences: i64,
+    pub created_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    /// `pending` (to deliver when due) or `unrouted`.
+    pub status: String,
 }
 
 /// A stored silence.
@@ -106,7 +133,7 @@ pub trait Store: Send + Sync + 'static {
     /// record of its fingerprint, or creates it. Returns the record ids in order.
     async fn ingest(
         &self,
-        alerts: &[NewAlert],
+        alerts: Vec<NewAlert>,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError>;
     async fn get(&self, id: &str) -> Result<Option<AlertRecord>, StoreError>;
@@ -125,6 +152,8 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<ActionOutcome, StoreError>;
     async fn events(&self, id: &str) -> Result<Vec<AlertEvent>, StoreError>;
+    /// The notifications decided for an alert, oldest first.
+    async fn notifications(&self, id: &str) -> Result<Vec<NotificationRecord>, StoreError>;
     /// Stores a silence. With `for_alert`, the silence is also recorded in that
     /// alert's audit trail (kind `silenced`), in the same transaction.
     async fn create_silence(
@@ -150,13 +179,13 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Opens the backend named by `[storage] url`, applying migrations.
-pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+pub async fn open(url: &str, engine: Engine) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(SqliteStore::open(url).await?))
+        Ok(std::sync::Arc::new(sqlite::open(url, engine).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(postgres::open(url, engine).await?))
     } else {
-        Err(StoreError::Url(
-            "only sqlite: is available in this version; PostgreSQL support is in progress".into(),
-        ))
+        Err(StoreError::Url("must start with sqlite: or postgres://".into()))
     }
 }
 

@@ -112,6 +112,34 @@ encoding_aes_key = "{WECOM_AES_KEY}"
     )
 }
 
+/// The storage a test uses. With `ACKBOT_TEST_DATABASE_URL` set (`.ci/run`
+/// sets it for the second pass), a fresh PostgreSQL database per test
+/// directory; otherwise SQLite inside it. The same directory gives the same
+/// database, so a test can reopen it.
+pub async fn storage_url(dir: &std::path::Path) -> String {
+    let Ok(base) = std::env::var("ACKBOT_TEST_DATABASE_URL") else {
+        return format!("sqlite://{}", dir.join("data/ackbot.db").display());
+    };
+    let marker = dir.join("postgres-database");
+    let name = match std::fs::read_to_string(&marker) {
+        Ok(name) => name,
+        Err(_) => {
+            use sqlx::Connection;
+            let name = format!("ackbot_t_{}", random_hex(8));
+            let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            std::fs::write(&marker, &name).unwrap();
+            name
+        }
+    };
+    let mut url = reqwest::Url::parse(&base).unwrap();
+    url.set_path(&name);
+    url.to_string()
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -123,6 +151,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::from_toml(&test_config_toml(dir.path()), "test", &|_| None).unwrap();
+    config.storage.url = ackbot::config::Secret::new(storage_url(dir.path()).await);
     tweak(&mut config);
     let recorder = Arc::new(Recorder::default());
     let app = Application::build_with_handler(config, recorder.clone())

@@ -1,13 +1,17 @@
-//! The storage backend through the `Store` trait, on a real SQLite file.
+//! The storage backend through the `Store` trait: a real SQLite file, or a
+//! real PostgreSQL database when `ACKBOT_TEST_DATABASE_URL` is set.
 
 use ackbot::domain::{NewAlert, StateAction, alert};
-use ackbot::store::{ActionOutcome, Actor, SqliteStore, Store};
+use std::sync::Arc;
+
+use ackbot::engine::Engine;
+use ackbot::store::{ActionOutcome, Actor, Store};
 use chrono::{Duration, Utc};
 use serde_json::json;
 
-async fn store(dir: &tempfile::TempDir) -> SqliteStore {
-    let url = format!("sqlite://{}/data/ackbot.db", dir.path().display());
-    SqliteStore::open(&url).await.unwrap()
+async fn store(dir: &tempfile::TempDir) -> Arc<dyn Store> {
+    let url = crate::helpers::storage_url(dir.path()).await;
+    ackbot::store::open(&url, Engine::default()).await.unwrap()
 }
 
 fn alert(v: serde_json::Value) -> NewAlert {
@@ -27,10 +31,10 @@ async fn occurrences_fold_into_one_record_by_fingerprint() {
     let s = store(&dir).await;
     let t0 = Utc::now();
     let a = alert(json!({"title": "DB down", "service": "pay", "severity": "critical"}));
-    let ids = s.ingest(&[a.clone(), a.clone()], t0).await.unwrap();
+    let ids = s.ingest(vec![a.clone(), a.clone()], t0).await.unwrap();
     assert_eq!(ids[0], ids[1]);
     let later = t0 + Duration::seconds(30);
-    let ids2 = s.ingest(&[a], later).await.unwrap();
+    let ids2 = s.ingest(vec![a], later).await.unwrap();
     assert_eq!(ids2[0], ids[0]);
     let r = s.get(&ids[0]).await.unwrap().unwrap();
     assert_eq!(r.count, 3);
@@ -39,7 +43,7 @@ async fn occurrences_fold_into_one_record_by_fingerprint() {
     assert_eq!(r.last_seen.timestamp_millis(), later.timestamp_millis());
     // A different title is a different alert.
     let other = s
-        .ingest(&[alert(json!({"title": "DB slow", "service": "pay"}))], t0)
+        .ingest(vec![alert(json!({"title": "DB slow", "service": "pay"}))], t0)
         .await
         .unwrap();
     assert_ne!(other[0], ids[0]);
@@ -61,17 +65,17 @@ async fn resolution_and_refiring_are_recorded() {
         json!({"title": "disk full", "fingerprint": "fp-1", "status": "resolved", "content": "ok"}),
     );
     let id = s
-        .ingest(std::slice::from_ref(&firing), now)
+        .ingest(vec![firing.clone()], now)
         .await
         .unwrap()
         .remove(0);
-    s.ingest(&[resolved], now).await.unwrap();
+    s.ingest(vec![resolved], now).await.unwrap();
     let r = s.get(&id).await.unwrap().unwrap();
     assert_eq!(r.state, "resolved");
     assert!(r.resolved_at.is_some());
     assert_eq!(r.count, 1, "a resolution is not an occurrence");
     assert_eq!(r.content, "95%", "the last firing content is kept");
-    s.ingest(&[firing], now).await.unwrap();
+    s.ingest(vec![firing], now).await.unwrap();
     let r = s.get(&id).await.unwrap().unwrap();
     assert_eq!((r.state, r.count, r.resolved_at), ("firing", 2, None));
     let kinds: Vec<_> = s
@@ -90,7 +94,7 @@ async fn ack_unack_resolve_follow_the_table_and_leave_an_audit_trail() {
     let s = store(&dir).await;
     let now = Utc::now();
     let id = s
-        .ingest(&[alert(json!({"title": "x"}))], now)
+        .ingest(vec![alert(json!({"title": "x"}))], now)
         .await
         .unwrap()
         .remove(0);
@@ -113,7 +117,7 @@ async fn ack_unack_resolve_follow_the_table_and_leave_an_audit_trail() {
         ActionOutcome::Unchanged(_)
     ));
     // Firing again does not undo an acknowledgement.
-    s.ingest(&[alert(json!({"title": "x"}))], now)
+    s.ingest(vec![alert(json!({"title": "x"}))], now)
         .await
         .unwrap();
     assert_eq!(s.get(&id).await.unwrap().unwrap().state, "acknowledged");
@@ -168,7 +172,7 @@ async fn committed_alerts_survive_reopening_the_database() {
     let id = {
         let s = store(&dir).await;
         s.ingest(
-            &[alert(json!({"title": "kept", "labels": {"env": "prod"}}))],
+            vec![alert(json!({"title": "kept", "labels": {"env": "prod"}}))],
             Utc::now(),
         )
         .await
@@ -189,7 +193,7 @@ async fn list_is_newest_first_and_filters_by_state() {
     let t = Utc::now();
     for (i, title) in ["a", "b", "c"].iter().enumerate() {
         s.ingest(
-            &[alert(json!({"title": title}))],
+            vec![alert(json!({"title": title}))],
             t + Duration::seconds(i as i64),
         )
         .await

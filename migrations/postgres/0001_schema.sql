@@ -1,0 +1,73 @@
+-- The same schema as migrations/sqlite (0001..0003), for PostgreSQL.
+-- Times are Unix milliseconds (BIGINT), JSON is TEXT: one row type serves
+-- both backends. UNIQUE (fingerprint) is what keeps two replicas from
+-- creating the same alert twice: the loser's transaction fails and retries.
+CREATE TABLE alerts (
+    id                 TEXT PRIMARY KEY,
+    fingerprint        TEXT NOT NULL UNIQUE,
+    title              TEXT NOT NULL,
+    content            TEXT NOT NULL,
+    severity           TEXT NOT NULL,
+    service            TEXT,
+    labels             TEXT NOT NULL,
+    annotations        TEXT NOT NULL,
+    state              TEXT NOT NULL,
+    acked_by           TEXT,
+    acked_at           BIGINT,
+    count              BIGINT NOT NULL,
+    first_seen         BIGINT NOT NULL,
+    last_seen          BIGINT NOT NULL,
+    trace_id           TEXT,
+    request_id         TEXT,
+    starts_at          BIGINT,
+    resolved_at        BIGINT,
+    notified_state     TEXT,
+    last_notified_at   BIGINT,
+    window_start       BIGINT,
+    window_count       BIGINT NOT NULL DEFAULT 0,
+    window_aggregated  BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX alerts_state_last_seen ON alerts (state, last_seen DESC);
+
+CREATE TABLE alert_events (
+    seq       BIGSERIAL PRIMARY KEY,
+    alert_id  TEXT NOT NULL REFERENCES alerts (id),
+    at        BIGINT NOT NULL,
+    kind      TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    via       TEXT NOT NULL
+);
+CREATE INDEX alert_events_alert ON alert_events (alert_id, seq);
+
+CREATE TABLE silences (
+    id          TEXT PRIMARY KEY,
+    matchers    TEXT NOT NULL,
+    starts_at   BIGINT NOT NULL,
+    ends_at     BIGINT NOT NULL,
+    created_by  TEXT NOT NULL,
+    comment     TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    expired_at  BIGINT
+);
+CREATE INDEX silences_ends_at ON silences (ends_at);
+
+CREATE TABLE outbox (
+    id           BIGSERIAL PRIMARY KEY,
+    alert_id     TEXT NOT NULL REFERENCES alerts (id),
+    kind         TEXT NOT NULL,
+    channel      TEXT,
+    group_key    TEXT NOT NULL,
+    occurrences  BIGINT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    due_at       BIGINT NOT NULL,
+    status       TEXT NOT NULL
+);
+CREATE INDEX outbox_alert ON outbox (alert_id, id);
+CREATE INDEX outbox_due ON outbox (status, due_at);
+
+CREATE TABLE notify_groups (
+    id         TEXT PRIMARY KEY,
+    channel    TEXT NOT NULL,
+    group_key  TEXT NOT NULL,
+    flush_at   BIGINT NOT NULL
+);

@@ -1,0 +1,323 @@
+//! What a write transaction changes, computed in memory: the rows it loaded,
+//! folded with the new occurrences or actions through the engine's rules,
+//! become a list of rows to write. Both backends run the same plan, and a
+//! batch of many requests costs a handful of statements, not a few per alert.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::rows::{AlertRow, EventRow, OutboxRow, labels_json};
+use super::{Actor, SilenceRecord, StoreError, new_id};
+use crate::domain::matcher::all_match;
+use crate::domain::silence::match_labels;
+use crate::domain::{AlertState, AlertStatus, Labels, NewAlert, Severity, StateAction, Transition};
+use crate::engine::{Engine, GroupClocks, Notice, Occurrence, Target};
+
+/// The audit-trail name of a transition.
+pub(crate) fn event_kind(to: AlertState, from: AlertState) -> &'static str {
+    match (from, to) {
+        (AlertState::Resolved, AlertState::Firing) => "refired",
+        (AlertState::Acknowledged, AlertState::Firing) => "unacknowledged",
+        (_, AlertState::Acknowledged) => "acknowledged",
+        (_, AlertState::Resolved) => "resolved",
+        (_, AlertState::Firing) => "fired",
+    }
+}
+
+/// Routing for one alert, computed before loading so the batch knows which
+/// group clocks to read.
+pub(crate) struct Routed {
+    pub view: Labels,
+    pub targets: Vec<Target>,
+}
+
+impl Routed {
+    pub fn new(engine: &Engine, view: Labels) -> Self {
+        let targets = engine.router.targets(&view);
+        Self { view, targets }
+    }
+
+    pub fn alert(engine: &Engine, a: &NewAlert) -> Self {
+        let view = match_labels(
+            &a.labels,
+            a.severity,
+            a.service.as_deref(),
+            &a.title,
+            a.fingerprint.as_str(),
+        );
+        Self::new(engine, view)
+    }
+
+    pub fn row(engine: &Engine, r: &AlertRow) -> Result<Self, StoreError> {
+        let view = match_labels(
+            &r.labels()?,
+            r.severity()?,
+            r.service.as_deref(),
+            &r.title,
+            &r.fingerprint,
+        );
+        Ok(Self::new(engine, view))
+    }
+
+    /// `(channel, group_key)` of the targets that have a channel.
+    pub fn group_ids(&self) -> impl Iterator<Item = String> + '_ {
+        self.targets
+            .iter()
+            .filter_map(|t| t.channel.as_deref().map(|c| group_id(c, &t.group_key)))
+    }
+}
+
+/// The primary key of `notify_groups` (channel names have no spaces).
+pub(crate) fn group_id(channel: &str, group_key: &str) -> String {
+    format!("{channel} {group_key}")
+}
+
+/// One transaction's worth of changes.
+pub(crate) struct Plan<'a> {
+    engine: &'a Engine,
+    silences: &'a [SilenceRecord],
+    now: DateTime<Utc>,
+    now_ms: i64,
+    /// Loaded or created records by fingerprint, and whether they changed.
+    rows: HashMap<String, (AlertRow, bool)>,
+    /// Fingerprints in first-touched order (stable write order).
+    order: Vec<String>,
+    pub clocks: GroupClocks,
+    pub events: Vec<EventRow>,
+    pub outbox: Vec<OutboxRow>,
+}
+
+impl<'a> Plan<'a> {
+    pub fn new(
+        engine: &'a Engine,
+        silences: &'a [SilenceRecord],
+        loaded: Vec<AlertRow>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            engine,
+            silences,
+            now,
+            now_ms: now.timestamp_millis(),
+            order: loaded.iter().map(|r| r.fingerprint.clone()).collect(),
+            rows: loaded
+                .into_iter()
+                .map(|r| (r.fingerprint.clone(), (r, false)))
+                .collect(),
+            clocks: GroupClocks::default(),
+            events: Vec::new(),
+            outbox: Vec::new(),
+        }
+    }
+
+    /// Rows created or changed, to upsert.
+    pub fn changed_rows(&self) -> impl Iterator<Item = &AlertRow> {
+        self.order
+            .iter()
+            .filter_map(|fp| self.rows.get(fp))
+            .filter(|(_, dirty)| *dirty)
+            .map(|(row, _)| row)
+    }
+
+    fn silenced(&self, view: &Labels) -> bool {
+        self.silences
+            .iter()
+            .any(|s| s.is_active(self.now) && all_match(&s.matchers, view))
+    }
+
+    fn event(&mut self, alert_id: &str, kind: &str, actor: &str, via: &str) {
+        self.events.push(EventRow {
+            alert_id: alert_id.to_string(),
+            at: self.now_ms,
+            kind: kind.to_string(),
+            actor: actor.to_string(),
+            via: via.to_string(),
+        });
+    }
+
+    fn notify(&mut self, fp: &str, routed: &Routed, occurrence: Occurrence) -> Result<(), StoreError> {
+        let (row, _) = self.rows.get_mut(fp).expect("row present");
+        let mut tracking = row.tracking()?;
+        let notices: Vec<Notice> = self.engine.notices(
+            &routed.targets,
+            &mut tracking,
+            &occurrence,
+            &mut self.clocks,
+            self.now,
+        );
+        row.set_tracking(&tracking);
+        let (alert_id, occurrences) = (row.id.clone(), row.window_count);
+        for n in notices {
+            self.outbox.push(OutboxRow {
+                alert_id: alert_id.clone(),
+                kind: n.kind.as_str().to_string(),
+                status: if n.channel.is_some() { "pending" } else { "unrouted" }.to_string(),
+                channel: n.channel,
+                group_key: n.group_key,
+                occurrences,
+                created_at: self.now_ms,
+                due_at: n.due_at.timestamp_millis(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Folds one occurrence from a source into its record (creating it),
+    /// records the transition and decides the notice. Returns the record id.
+    pub fn occurrence(&mut self, alert: &NewAlert, routed: &Routed) -> Result<String, StoreError> {
+        let fp = alert.fingerprint.as_str();
+        let firing = alert.status == AlertStatus::Firing;
+        let now = self.now_ms;
+        let (from, to) = match self.rows.get_mut(fp) {
+            None => {
+                let to = if firing {
+                    AlertState::Firing
+                } else {
+                    AlertState::Resolved
+                };
+                let row = AlertRow {
+                    id: new_id(),
+                    fingerprint: fp.to_string(),
+                    title: alert.title.clone(),
+                    content: alert.content.clone(),
+                    severity: alert.severity.as_str().to_string(),
+                    service: alert.service.clone(),
+                    labels: labels_json(&alert.labels),
+                    annotations: labels_json(&alert.annotations),
+                    state: to.as_str().to_string(),
+                    acked_by: None,
+                    acked_at: None,
+                    count: 1,
+                    first_seen: now,
+                    last_seen: now,
+                    trace_id: alert.trace_id.clone(),
+                    request_id: alert.request_id.clone(),
+                    starts_at: alert.starts_at.map(|t| t.timestamp_millis()),
+                    resolved_at: (!firing).then_some(now),
+                    notified_state: None,
+                    last_notified_at: None,
+                    window_start: None,
+                    window_count: 0,
+                    window_aggregated: 0,
+                };
+                self.order.push(fp.to_string());
+                self.rows.insert(fp.to_string(), (row, true));
+                (None, to)
+            }
+            Some((row, dirty)) => {
+                *dirty = true;
+                let from = row.state()?;
+                let action = if firing {
+                    StateAction::Fire
+                } else {
+                    StateAction::Resolve
+                };
+                let to = match from.apply(action) {
+                    Transition::To(to) => to,
+                    Transition::Unchanged | Transition::Refused(_) => from,
+                };
+                // A firing occurrence counts and its content wins; a
+                // resolution keeps the last firing content and records the end.
+                if firing {
+                    row.count += 1;
+                    row.title.clone_from(&alert.title);
+                    row.content.clone_from(&alert.content);
+                    row.severity = alert.severity.as_str().to_string();
+                    row.service.clone_from(&alert.service);
+                    row.labels = labels_json(&alert.labels);
+                    row.annotations = labels_json(&alert.annotations);
+                }
+                row.last_seen = now;
+                if alert.trace_id.is_some() {
+                    row.trace_id.clone_from(&alert.trace_id);
+                }
+                if alert.request_id.is_some() {
+                    row.request_id.clone_from(&alert.request_id);
+                }
+                row.state = to.as_str().to_string();
+                row.resolved_at = match to {
+                    AlertState::Resolved => row.resolved_at.or(Some(now)),
+                    _ => None,
+                };
+                if to == AlertState::Firing {
+                    row.acked_by = None;
+                    row.acked_at = None;
+                }
+                (Some(from), to)
+            }
+        };
+        let id = self.rows[fp].0.id.clone();
+        let changed = from.is_none_or(|f| f != to);
+        if changed {
+            let kind = event_kind(to, from.unwrap_or(AlertState::Firing));
+            self.event(&id, kind, "source", "source");
+        }
+        let occurrence = Occurrence {
+            firing,
+            critical: alert.severity == Severity::Critical,
+            from,
+            to,
+            silenced: self.silenced(&routed.view),
+        };
+        self.notify(fp, routed, occurrence)?;
+        Ok(id)
+    }
+
+    /// A person's action on a loaded record. `Err(outcome)` when nothing
+    /// changes (already there, or refused).
+    pub fn action(
+        &mut self,
+        fingerprint: &str,
+        routed: &Routed,
+        action: StateAction,
+        actor: &Actor,
+    ) -> Result<Result<(), Transition>, StoreError> {
+        let now = self.now_ms;
+        let (row, dirty) = self.rows.get_mut(fingerprint).expect("loaded");
+        let from = row.state()?;
+        let to = match from.apply(action) {
+            Transition::To(to) => to,
+            other => return Ok(Err(other)),
+        };
+        *dirty = true;
+        row.state = to.as_str().to_string();
+        match to {
+            AlertState::Acknowledged => {
+                row.acked_by = Some(actor.name.clone());
+                row.acked_at = Some(now);
+                row.resolved_at = None;
+            }
+            AlertState::Firing => {
+                row.acked_by = None;
+                row.acked_at = None;
+                row.resolved_at = None;
+            }
+            // Who acknowledged stays on record after the resolve.
+            AlertState::Resolved => row.resolved_at = Some(now),
+        }
+        let (id, critical) = (row.id.clone(), row.severity()? == Severity::Critical);
+        self.event(&id, event_kind(to, from), &actor.name, actor.via);
+        if to == AlertState::Resolved {
+            let occurrence = Occurrence {
+                firing: false,
+                critical,
+                from: Some(from),
+                to,
+                silenced: self.silenced(&routed.view),
+            };
+            self.notify(fingerprint, routed, occurrence)?;
+        }
+        Ok(Ok(()))
+    }
+
+    /// Each request of a batch keeps the time it arrived.
+    pub fn set_now(&mut self, now: DateTime<Utc>) {
+        self.now = now;
+        self.now_ms = now.timestamp_millis();
+    }
+
+    pub fn row(&self, fingerprint: &str) -> Option<&AlertRow> {
+        self.rows.get(fingerprint).map(|(r, _)| r)
+    }
+}

@@ -1,0 +1,581 @@
+//! One SQL implementation of [`Store`] for both backends. The schemas agree
+//! (text, 64-bit integers, Unix ms), so the differences fit in [`Dialect`]:
+//! placeholders, row locks, and which errors mean "try the transaction again".
+//!
+//! Ingestion goes through a group-commit writer ([`super::writer`]): requests
+//! that arrive while a transaction commits are folded into the next one, so
+//! one fsync and a handful of multi-row statements serve many requests. Every
+//! request is still answered only after the commit that holds it.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{Arguments, Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+
+use super::plan::{Plan, Routed, group_id};
+use super::rows::{
+    ALERT_COLUMNS, AlertRow, EventRow, OUTBOX_COLUMNS, OutboxRow, SILENCE_COLUMNS, SilenceRow,
+};
+use super::writer::{self, Queue};
+use super::{
+    ActionOutcome, Actor, AlertEvent, AlertRecord, NotificationRecord, SilenceRecord, Store,
+    StoreError, from_ms, new_id, to_ms,
+};
+use crate::domain::matcher::all_match;
+use crate::domain::silence::match_labels;
+use crate::domain::{NewAlert, NewSilence, StateAction, Transition};
+use crate::engine::Engine;
+
+/// What differs between the SQL backends.
+pub trait Dialect: Database {
+    /// Appended to the SELECT that loads the rows a write changes:
+    /// `FOR UPDATE` where several replicas write (PostgreSQL). SQLite has one
+    /// writer connection, which already serialises.
+    const LOCK: &'static str;
+
+    /// The query with `?` placeholders rewritten for the backend.
+    fn sql(query: &str) -> Cow<'_, str>;
+
+    /// The transaction lost a race with another writer (unique violation,
+    /// deadlock, serialization failure) and should simply run again.
+    fn retryable(error: &sqlx::Error) -> bool;
+}
+
+/// Rows per multi-row statement: 23 columns × 500 stays under every
+/// backend's bind limit (SQLite 32 766, PostgreSQL 65 535).
+const CHUNK: usize = 500;
+
+pub struct SqlStore<DB: Database> {
+    pub(super) writer: Pool<DB>,
+    pub(super) reader: Pool<DB>,
+    pub(super) engine: Arc<Engine>,
+    queue: Queue,
+}
+
+impl<DB> SqlStore<DB>
+where
+    DB: Dialect,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'r> AlertRow: FromRow<'r, DB::Row>,
+    for<'r> SilenceRow: FromRow<'r, DB::Row>,
+    for<'r> EventRow: FromRow<'r, DB::Row>,
+    for<'r> OutboxRow: FromRow<'r, DB::Row>,
+    for<'r> GroupRow: FromRow<'r, DB::Row>,
+{
+    /// Wraps migrated pools and starts the group-commit writer.
+    pub(super) fn start(writer: Pool<DB>, reader: Pool<DB>, engine: Engine) -> Self {
+        let engine = Arc::new(engine);
+        let queue = writer::spawn(writer.clone(), engine.clone());
+        Self {
+            writer,
+            reader,
+            engine,
+            queue,
+        }
+    }
+
+    async fn active_silences(
+        conn: &mut DB::Connection,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SilenceRecord>, StoreError> {
+        let now_ms = to_ms(now);
+        let sql = DB::sql(
+            "SELECT id, matchers, starts_at, ends_at, created_by, comment, created_at, expired_at \
+             FROM silences WHERE starts_at <= ? AND ends_at > ? AND (expired_at IS NULL OR expired_at > ?)",
+        );
+        let rows: Vec<SilenceRow> = sqlx::query_as(&sql)
+            .bind(now_ms)
+            .bind(now_ms)
+            .bind(now_ms)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter().map(|r| r.record(now)).collect()
+    }
+
+    async fn load_alerts(
+        conn: &mut DB::Connection,
+        column: &str,
+        keys: &[String],
+    ) -> Result<Vec<AlertRow>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {ALERT_COLUMNS} FROM alerts WHERE {column} IN {} ORDER BY fingerprint{}",
+                tuples(1, chunk.len()),
+                DB::LOCK
+            );
+            let sql = DB::sql(&sql);
+            let mut args = DB::Arguments::default();
+            for k in chunk {
+                bind(&mut args, k.clone())?;
+            }
+            let rows: Vec<AlertRow> = sqlx::query_as_with(&sql, args)
+                .fetch_all(&mut *conn)
+                .await?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    async fn load_clocks(
+        conn: &mut DB::Connection,
+        plan: &mut Plan<'_>,
+        ids: BTreeSet<String>,
+    ) -> Result<(), StoreError> {
+        let ids: Vec<String> = ids.into_iter().collect();
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT channel, group_key, flush_at FROM notify_groups WHERE id IN {}{}",
+                tuples(1, chunk.len()),
+                DB::LOCK
+            );
+            let sql = DB::sql(&sql);
+            let mut args = DB::Arguments::default();
+            for k in chunk {
+                bind(&mut args, k.clone())?;
+            }
+            let rows: Vec<GroupRow> = sqlx::query_as_with(&sql, args)
+                .fetch_all(&mut *conn)
+                .await?;
+            for r in rows {
+                plan.clocks
+                    .load(r.channel, r.group_key, from_ms(r.flush_at)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Binds one row's columns in [`ALERT_COLUMNS`] order.
+    fn bind_alert<'q>(args: &mut DB::Arguments<'q>, r: &AlertRow) -> Result<(), StoreError> {
+        bind(args, r.id.clone())?;
+        bind(args, r.fingerprint.clone())?;
+        bind(args, r.title.clone())?;
+        bind(args, r.content.clone())?;
+        bind(args, r.severity.clone())?;
+        bind(args, r.service.clone())?;
+        bind(args, r.labels.clone())?;
+        bind(args, r.annotations.clone())?;
+        bind(args, r.state.clone())?;
+        bind(args, r.acked_by.clone())?;
+        bind(args, r.acked_at)?;
+        bind(args, r.count)?;
+        bind(args, r.first_seen)?;
+        bind(args, r.last_seen)?;
+        bind(args, r.trace_id.clone())?;
+        bind(args, r.request_id.clone())?;
+        bind(args, r.starts_at)?;
+        bind(args, r.resolved_at)?;
+        bind(args, r.notified_state.clone())?;
+        bind(args, r.last_notified_at)?;
+        bind(args, r.window_start)?;
+        bind(args, r.window_count)?;
+        bind(args, r.window_aggregated)
+    }
+
+    /// Writes what a plan changed: a few multi-row statements per chunk.
+    async fn write(conn: &mut DB::Connection, plan: &Plan<'_>) -> Result<(), StoreError> {
+        let rows: Vec<&AlertRow> = plan.changed_rows().collect();
+        let columns = ALERT_COLUMNS.split(", ").count();
+        let updates = ALERT_COLUMNS
+            .split(", ")
+            .filter(|c| !matches!(*c, "id" | "fingerprint" | "first_seen"))
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for chunk in rows.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO alerts ({ALERT_COLUMNS}) VALUES {} ON CONFLICT (id) DO UPDATE SET {updates}",
+                tuples(chunk.len(), columns)
+            );
+            let sql = DB::sql(&sql);
+            let mut args = DB::Arguments::default();
+            for r in chunk {
+                Self::bind_alert(&mut args, r)?;
+            }
+            sqlx::query_with(&sql, args).execute(&mut *conn).await?;
+        }
+        for chunk in plan.events.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO alert_events (alert_id, at, kind, actor, via) VALUES {}",
+                tuples(chunk.len(), 5)
+            );
+            let sql = DB::sql(&sql);
+            let mut args = DB::Arguments::default();
+            for e in chunk {
+                bind(&mut args, e.alert_id.clone())?;
+                bind(&mut args, e.at)?;
+                bind(&mut args, e.kind.clone())?;
+                bind(&mut args, e.actor.clone())?;
+                bind(&mut args, e.via.clone())?;
+            }
+            sqlx::query_with(&sql, args).execute(&mut *conn).await?;
+        }
+        for chunk in plan.outbox.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES {}",
+                tuples(chunk.len(), 8)
+            );
+            let sql = DB::sql(&sql);
+            let mut args = DB::Arguments::default();
+            for o in chunk {
+                bind(&mut args, o.alert_id.clone())?;
+                bind(&mut args, o.kind.clone())?;
+                bind(&mut args, o.channel.clone())?;
+                bind(&mut args, o.group_key.clone())?;
+                bind(&mut args, o.occurrences)?;
+                bind(&mut args, o.created_at)?;
+                bind(&mut args, o.due_at)?;
+                bind(&mut args, o.status.clone())?;
+            }
+            sqlx::query_with(&sql, args).execute(&mut *conn).await?;
+        }
+        let clocks: Vec<_> = plan.clocks.changed().collect();
+        for chunk in clocks.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO notify_groups (id, channel, group_key, flush_at) VALUES {} \
+                 ON CONFLICT (id) DO UPDATE SET flush_at = excluded.flush_at",
+                tuples(chunk.len(), 4)
+            );
+            let sql = DB::sql(&sql);
+            let mut args = DB::Arguments::default();
+            for (channel, key, at) in chunk {
+                bind(&mut args, group_id(channel, key))?;
+                bind(&mut args, channel.to_string())?;
+                bind(&mut args, key.to_string())?;
+                bind(&mut args, to_ms(*at))?;
+            }
+            sqlx::query_with(&sql, args).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// One group-commit transaction: every request of the batch, in order.
+    /// Returns each request's record ids.
+    pub(super) async fn ingest_batch(
+        conn: &mut DB::Connection,
+        engine: &Engine,
+        batch: &[(&[NewAlert], DateTime<Utc>)],
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        let routed: Vec<Vec<Routed>> = batch
+            .iter()
+            .map(|(alerts, _)| alerts.iter().map(|a| Routed::alert(engine, a)).collect())
+            .collect();
+        let fingerprints: BTreeSet<String> = batch
+            .iter()
+            .flat_map(|(alerts, _)| alerts.iter().map(|a| a.fingerprint.as_str().to_string()))
+            .collect();
+        let fingerprints: Vec<String> = fingerprints.into_iter().collect();
+        let loaded = Self::load_alerts(conn, "fingerprint", &fingerprints).await?;
+        let latest = batch.iter().map(|(_, now)| *now).max().unwrap_or_else(Utc::now);
+        let silences = Self::active_silences(conn, latest).await?;
+        let mut plan = Plan::new(engine, &silences, loaded, latest);
+        let groups = routed.iter().flatten().flat_map(Routed::group_ids).collect();
+        Self::load_clocks(conn, &mut plan, groups).await?;
+        let mut ids = Vec::with_capacity(batch.len());
+        for ((alerts, now), routed) in batch.iter().zip(&routed) {
+            plan.set_now(*now);
+            let mut request = Vec::with_capacity(alerts.len());
+            for (alert, r) in alerts.iter().zip(routed) {
+                request.push(plan.occurrence(alert, r)?);
+            }
+            ids.push(request);
+        }
+        Self::write(conn, &plan).await?;
+        Ok(ids)
+    }
+
+    async fn select_alert(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AlertRecord>, StoreError> {
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?");
+        let sql = DB::sql(&sql);
+        let row: Option<AlertRow> = sqlx::query_as(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut records = [row.record(now)?];
+        self.overlay(&mut records, now).await?;
+        let [record] = records;
+        Ok(Some(record))
+    }
+
+    /// Marks records that an active silence covers: `silenced_until` is the
+    /// latest end among the silences that match, and the state is shown so.
+    async fn overlay(&self, records: &mut [AlertRecord], now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        let silences = Self::active_silences(&mut conn, now).await?;
+        if silences.is_empty() {
+            return Ok(());
+        }
+        for r in records {
+            let labels = match_labels(
+                &r.labels,
+                r.severity,
+                r.service.as_deref(),
+                &r.title,
+                &r.fingerprint,
+            );
+            let until = silences
+                .iter()
+                .filter(|s| all_match(&s.matchers, &labels))
+                .map(|s| s.ends_at)
+                .max();
+            if until.is_some() {
+                r.silenced_until = until;
+                r.state = super::rows::state_from(r.state)?.shown(until, now);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `(?, ?), (?, ?)`: `rows` tuples of `columns` placeholders.
+fn tuples(rows: usize, columns: usize) -> String {
+    let one = format!("({})", vec!["?"; columns].join(", "));
+    vec![one; rows].join(", ")
+}
+
+fn bind<'q, DB: Database, T>(args: &mut DB::Arguments<'q>, value: T) -> Result<(), StoreError>
+where
+    T: 'q + Encode<'q, DB> + Type<DB>,
+{
+    args.add(value)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode a value: {e}")))
+}
+
+#[derive(sqlx::FromRow)]
+pub struct GroupRow {
+    channel: String,
+    group_key: String,
+    flush_at: i64,
+}
+
+#[async_trait]
+impl<DB> Store for SqlStore<DB>
+where
+    DB: Dialect,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'r> AlertRow: FromRow<'r, DB::Row>,
+    for<'r> SilenceRow: FromRow<'r, DB::Row>,
+    for<'r> EventRow: FromRow<'r, DB::Row>,
+    for<'r> OutboxRow: FromRow<'r, DB::Row>,
+    for<'r> GroupRow: FromRow<'r, DB::Row>,
+{
+    async fn ingest(
+        &self,
+        alerts: Vec<NewAlert>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        self.queue.ingest(alerts, now).await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<AlertRecord>, StoreError> {
+        self.select_alert(id, Utc::now()).await
+    }
+
+    async fn list(
+        &self,
+        state: Option<&str>,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AlertRecord>, StoreError> {
+        let rows: Vec<AlertRow> = match state {
+            Some(state) => {
+                let sql = DB::sql("WHERE state = ? ORDER BY last_seen DESC LIMIT ?");
+                sqlx::query_as(&format!("SELECT {ALERT_COLUMNS} FROM alerts {sql}"))
+                    .bind(state.to_string())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.reader)
+                    .await?
+            }
+            None => {
+                let sql = DB::sql("ORDER BY last_seen DESC LIMIT ?");
+                sqlx::query_as(&format!("SELECT {ALERT_COLUMNS} FROM alerts {sql}"))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.reader)
+                    .await?
+            }
+        };
+        let mut records = rows
+            .iter()
+            .map(|r| r.record(now))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.overlay(&mut records, now).await?;
+        Ok(records)
+    }
+
+    async fn apply(
+        &self,
+        id: &str,
+        action: StateAction,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<ActionOutcome, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let mut loaded = Self::load_alerts(&mut tx, "id", &[id.to_string()]).await?;
+        let Some(row) = loaded.pop() else {
+            return Ok(ActionOutcome::NotFound);
+        };
+        let fingerprint = row.fingerprint.clone();
+        let routed = Routed::row(&self.engine, &row)?;
+        let silences = Self::active_silences(&mut tx, now).await?;
+        let mut plan = Plan::new(&self.engine, &silences, vec![row], now);
+        Self::load_clocks(&mut tx, &mut plan, routed.group_ids().collect()).await?;
+        match plan.action(&fingerprint, &routed, action, actor)? {
+            Ok(()) => {}
+            Err(Transition::Refused(why)) => return Ok(ActionOutcome::Refused(why)),
+            Err(_) => {
+                drop(tx);
+                let record = self
+                    .select_alert(id, now)
+                    .await?
+                    .ok_or(StoreError::Corrupt("alert vanished".into()))?;
+                return Ok(ActionOutcome::Unchanged(record));
+            }
+        }
+        Self::write(&mut tx, &plan).await?;
+        tx.commit().await?;
+        let row = plan.row(&fingerprint).expect("planned");
+        Ok(ActionOutcome::Changed(row.record(now)?))
+    }
+
+    async fn events(&self, id: &str) -> Result<Vec<AlertEvent>, StoreError> {
+        let sql = DB::sql(
+            "SELECT alert_id, at, kind, actor, via FROM alert_events WHERE alert_id = ? ORDER BY seq",
+        );
+        let rows: Vec<EventRow> = sqlx::query_as(&sql)
+            .bind(id.to_string())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(EventRow::record).collect()
+    }
+
+    async fn notifications(&self, id: &str) -> Result<Vec<NotificationRecord>, StoreError> {
+        let sql = DB::sql(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE alert_id = ? ORDER BY id"
+        ))
+        .into_owned();
+        let rows: Vec<OutboxRow> = sqlx::query_as(&sql)
+            .bind(id.to_string())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(OutboxRow::record).collect()
+    }
+
+    async fn create_silence(
+        &self,
+        new: &NewSilence,
+        for_alert: Option<(&str, &Actor)>,
+        now: DateTime<Utc>,
+    ) -> Result<SilenceRecord, StoreError> {
+        let row = SilenceRow {
+            id: new_id(),
+            matchers: serde_json::to_string(
+                &new.matchers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            )
+            .expect("strings serialize"),
+            starts_at: to_ms(new.starts_at),
+            ends_at: to_ms(new.ends_at),
+            created_by: new.created_by.clone(),
+            comment: new.comment.clone(),
+            created_at: to_ms(now),
+            expired_at: None,
+        };
+        let mut tx = self.writer.begin().await?;
+        let sql = DB::sql(
+            "INSERT INTO silences (id, matchers, starts_at, ends_at, created_by, comment, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        );
+        sqlx::query(&sql)
+            .bind(row.id.clone())
+            .bind(row.matchers.clone())
+            .bind(row.starts_at)
+            .bind(row.ends_at)
+            .bind(row.created_by.clone())
+            .bind(row.comment.clone())
+            .bind(row.created_at)
+            .execute(&mut *tx)
+            .await?;
+        if let Some((alert_id, actor)) = for_alert {
+            let sql = DB::sql(
+                "INSERT INTO alert_events (alert_id, at, kind, actor, via) VALUES (?, ?, ?, ?, ?)",
+            );
+            sqlx::query(&sql)
+                .bind(alert_id.to_string())
+                .bind(to_ms(now))
+                .bind("silenced".to_string())
+                .bind(actor.name.clone())
+                .bind(actor.via.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        row.record(now)
+    }
+
+    async fn list_silences(
+        &self,
+        include_expired: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SilenceRecord>, StoreError> {
+        let filter = if include_expired {
+            Cow::Borrowed("")
+        } else {
+            DB::sql("WHERE ends_at > ? AND expired_at IS NULL")
+        };
+        let sql = format!("SELECT {SILENCE_COLUMNS} FROM silences {filter} ORDER BY ends_at");
+        let mut query = sqlx::query_as::<DB, SilenceRow>(&sql);
+        if !include_expired {
+            query = query.bind(to_ms(now));
+        }
+        let rows = query.fetch_all(&self.reader).await?;
+        rows.iter().map(|r| r.record(now)).collect()
+    }
+
+    async fn expire_silence(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SilenceRecord>, StoreError> {
+        let now_ms = to_ms(now);
+        let mut tx = self.writer.begin().await?;
+        let sql = DB::sql(
+            "UPDATE silences SET expired_at = ? WHERE id = ? AND expired_at IS NULL AND ends_at > ?",
+        );
+        sqlx::query(&sql)
+            .bind(now_ms)
+            .bind(id.to_string())
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        let sql = DB::sql("WHERE id = ?");
+        let row: Option<SilenceRow> =
+            sqlx::query_as(&format!("SELECT {SILENCE_COLUMNS} FROM silences {sql}"))
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        row.map(|r| r.record(now)).transpose()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+}
