@@ -230,6 +230,20 @@ pub async fn alert_events(
     Ok(HttpResponse::Ok().json(json!({"events": store.events(&id).await?})))
 }
 
+/// `GET /api/v1/alerts/{id}/notifications`: what the engine decided to tell
+/// people about this alert (outbox rows), oldest first.
+pub async fn alert_notifications(
+    _: Authenticated,
+    id: web::Path<String>,
+    store: web::Data<dyn Store>,
+) -> Result<HttpResponse, ApiError> {
+    if store.get(&id).await?.is_none() {
+        return Err(ApiError::NotFound(id.clone()));
+    }
+    let notifications = store.notifications(&id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "notifications": notifications })))
+}
+
 /// Optional body of the state endpoints: who is acting (the token names no person).
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -416,6 +430,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/grafana", web::post().to(post_grafana))
             .route("/alerts/{id}", web::get().to(get_alert))
             .route("/alerts/{id}/events", web::get().to(alert_events))
+            .route(
+                "/alerts/{id}/notifications",
+                web::get().to(alert_notifications),
+            )
             .route("/alerts/{id}/silence", web::post().to(silence_alert))
             .route("/silences", web::post().to(post_silence))
             .route("/silences", web::get().to(list_silences))

@@ -185,7 +185,9 @@ pub async fn open(url: &str, engine: Engine) -> Result<std::sync::Arc<dyn Store>
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(std::sync::Arc::new(postgres::open(url, engine).await?))
     } else {
-        Err(StoreError::Url("must start with sqlite: or postgres://".into()))
+        Err(StoreError::Url(
+            "must start with sqlite: or postgres://".into(),
+        ))
     }
 }
 

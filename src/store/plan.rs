@@ -136,7 +136,12 @@ impl<'a> Plan<'a> {
         });
     }
 
-    fn notify(&mut self, fp: &str, routed: &Routed, occurrence: Occurrence) -> Result<(), StoreError> {
+    fn notify(
+        &mut self,
+        fp: &str,
+        routed: &Routed,
+        occurrence: Occurrence,
+    ) -> Result<(), StoreError> {
         let (row, _) = self.rows.get_mut(fp).expect("row present");
         let mut tracking = row.tracking()?;
         let notices: Vec<Notice> = self.engine.notices(
@@ -152,7 +157,12 @@ impl<'a> Plan<'a> {
             self.outbox.push(OutboxRow {
                 alert_id: alert_id.clone(),
                 kind: n.kind.as_str().to_string(),
-                status: if n.channel.is_some() { "pending" } else { "unrouted" }.to_string(),
+                status: if n.channel.is_some() {
+                    "pending"
+                } else {
+                    "unrouted"
+                }
+                .to_string(),
                 channel: n.channel,
                 group_key: n.group_key,
                 occurrences,

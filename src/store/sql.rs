@@ -274,10 +274,18 @@ where
             .collect();
         let fingerprints: Vec<String> = fingerprints.into_iter().collect();
         let loaded = Self::load_alerts(conn, "fingerprint", &fingerprints).await?;
-        let latest = batch.iter().map(|(_, now)| *now).max().unwrap_or_else(Utc::now);
+        let latest = batch
+            .iter()
+            .map(|(_, now)| *now)
+            .max()
+            .unwrap_or_else(Utc::now);
         let silences = Self::active_silences(conn, latest).await?;
         let mut plan = Plan::new(engine, &silences, loaded, latest);
-        let groups = routed.iter().flatten().flat_map(Routed::group_ids).collect();
+        let groups = routed
+            .iter()
+            .flatten()
+            .flat_map(Routed::group_ids)
+            .collect();
         Self::load_clocks(conn, &mut plan, groups).await?;
         let mut ids = Vec::with_capacity(batch.len());
         for ((alerts, now), routed) in batch.iter().zip(&routed) {
@@ -312,7 +320,11 @@ where
 
     /// Marks records that an active silence covers: `silenced_until` is the
     /// latest end among the silences that match, and the state is shown so.
-    async fn overlay(&self, records: &mut [AlertRecord], now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn overlay(
+        &self,
+        records: &mut [AlertRecord],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let mut conn = self.reader.acquire().await?;
         let silences = Self::active_silences(&mut conn, now).await?;
         if silences.is_empty() {
@@ -487,7 +499,10 @@ where
         let row = SilenceRow {
             id: new_id(),
             matchers: serde_json::to_string(
-                &new.matchers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                &new.matchers
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
             )
             .expect("strings serialize"),
             starts_at: to_ms(new.starts_at),

@@ -40,6 +40,7 @@ async fn requests_without_a_valid_bearer_token_are_refused_and_change_nothing() 
         "/api/v1/alerts",
         "/api/v1/alerts/x",
         "/api/v1/alerts/x/events",
+        "/api/v1/alerts/x/notifications",
     ] {
         assert_error(
             app.client.get(app.url(path)).send().await.unwrap(),

@@ -4,6 +4,7 @@
 mod alerts;
 mod cli;
 mod dingtalk;
+mod engine;
 mod feishu;
 mod helpers;
 mod server;

@@ -43,7 +43,10 @@ async fn occurrences_fold_into_one_record_by_fingerprint() {
     assert_eq!(r.last_seen.timestamp_millis(), later.timestamp_millis());
     // A different title is a different alert.
     let other = s
-        .ingest(vec![alert(json!({"title": "DB slow", "service": "pay"}))], t0)
+        .ingest(
+            vec![alert(json!({"title": "DB slow", "service": "pay"}))],
+            t0,
+        )
         .await
         .unwrap();
     assert_ne!(other[0], ids[0]);
@@ -64,11 +67,7 @@ async fn resolution_and_refiring_are_recorded() {
     let resolved = alert(
         json!({"title": "disk full", "fingerprint": "fp-1", "status": "resolved", "content": "ok"}),
     );
-    let id = s
-        .ingest(vec![firing.clone()], now)
-        .await
-        .unwrap()
-        .remove(0);
+    let id = s.ingest(vec![firing.clone()], now).await.unwrap().remove(0);
     s.ingest(vec![resolved], now).await.unwrap();
     let r = s.get(&id).await.unwrap().unwrap();
     assert_eq!(r.state, "resolved");
