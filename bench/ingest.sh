@@ -15,7 +15,11 @@
 #   bench/ingest.sh                                   # ~2.5 min
 #   CONNS="16" WORKERS_LIST="default" DURATION=5 bench/ingest.sh
 #
-# Environment: PORT (18454), CONNS, WORKERS_LIST ("default" = one per core, or
+# PostgreSQL instead of SQLite: PG_URL=postgres://user:pass@127.0.0.1:5432/db
+# (a role that may CREATE DATABASE; each server start gets a fresh database,
+# dropped afterwards). `.ci/postgres.sh` prints such a URL.
+#
+# Environment: PG_URL, PORT (18454), CONNS, WORKERS_LIST ("default" = one per core, or
 # numbers), WARMUP, DURATION, FILL, CLIENT_THREADS (2), PHASES ("unique,refold";
 # add "nostore" for the diagnostic phase without the store, see bench/README.md). Client and server share
 # the machine's cores; run it on an otherwise idle machine.
@@ -29,6 +33,7 @@ WARMUP="${WARMUP:-2}"
 DURATION="${DURATION:-10}"
 FILL="${FILL:-100000}"
 CLIENT_THREADS="${CLIENT_THREADS:-2}"
+PG_URL="${PG_URL:-}"
 PHASES="${PHASES:-unique,refold}"
 TOKEN="bench-api-token-0123456789abcdef"
 
@@ -59,8 +64,16 @@ stop_server() {
     fi
     server_pid=""
 }
+pg_db=""
+drop_pg_db() {
+    if [[ -n "$pg_db" ]]; then
+        psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS $pg_db" >/dev/null || true
+        pg_db=""
+    fi
+}
 cleanup() {
     stop_server
+    drop_pg_db
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -70,6 +83,13 @@ rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 # start_server WORKERS: a fresh database, config and server; sets server_pid.
 start_server() {
     rm -rf "$tmp/data"
+    local url="sqlite://$tmp/data/ackbot.db"
+    if [[ -n "$PG_URL" ]]; then
+        drop_pg_db
+        pg_db="ackbot_bench_$$_$RANDOM"
+        psql -q "$PG_URL" -c "CREATE DATABASE $pg_db" >/dev/null
+        url="$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$PG_URL" "$pg_db")"
+    fi
     {
         echo '[server]'
         echo "listen = \"127.0.0.1:$PORT\""
@@ -77,7 +97,7 @@ start_server() {
         if [[ "$1" != default ]]; then echo "workers = $1"; fi
         echo
         echo '[storage]'
-        echo "url = \"sqlite://$tmp/data/ackbot.db\""
+        echo "url = \"$url\""
         echo
         echo '[api]'
         echo "tokens = [\"$TOKEN\"]"
@@ -108,7 +128,11 @@ gen() {
 
 results="$tmp/results"
 : >"$results"
-echo "== $(nproc) cores shared by client and server; SQLite WAL, synchronous = FULL"
+if [[ -n "$PG_URL" ]]; then
+    echo "== $(nproc) cores shared by client, server and PostgreSQL (local, fsync on, synchronous_commit on)"
+else
+    echo "== $(nproc) cores shared by client and server; SQLite WAL, synchronous = FULL"
+fi
 for workers in $WORKERS_LIST; do
     echo "== workers = $workers: memory"
     start_server "$workers"
@@ -116,7 +140,7 @@ for workers in $WORKERS_LIST; do
     idle="$(rss_mib "$server_pid")"
     echo "idle    server RSS $idle MiB"
     gen --tag "$workers" fill --count "$FILL" --connections 16 | tee -a "$results" || status=1
-    db="$(du -sm "$tmp/data" | cut -f1)"
+    db="$(du -sm "$tmp/data" 2>/dev/null | cut -f1 || echo -)"
     echo "RESULT kind=idle tag=$workers rss_idle_mib=$idle db_mib=$db" >>"$results"
     stop_server
     for c in $CONNS; do

@@ -2,8 +2,12 @@
 -- Times are Unix milliseconds (BIGINT), JSON is TEXT: one row type serves
 -- both backends. UNIQUE (fingerprint) is what keeps two replicas from
 -- creating the same alert twice: the loser's transaction fails and retries.
+-- `seq` (from alerts_seq) keys the rows that hang off an alert, so a new
+-- alert's events and outbox rows append to their indexes (see sqlite/0003).
+CREATE SEQUENCE alerts_seq;
 CREATE TABLE alerts (
     id                 TEXT PRIMARY KEY,
+    seq                BIGINT NOT NULL UNIQUE,
     fingerprint        TEXT NOT NULL UNIQUE,
     title              TEXT NOT NULL,
     content            TEXT NOT NULL,
@@ -32,12 +36,13 @@ CREATE INDEX alerts_state_last_seen ON alerts (state, last_seen DESC);
 CREATE TABLE alert_events (
     seq       BIGSERIAL PRIMARY KEY,
     alert_id  TEXT NOT NULL REFERENCES alerts (id),
+    alert_seq BIGINT NOT NULL,
     at        BIGINT NOT NULL,
     kind      TEXT NOT NULL,
     actor     TEXT NOT NULL,
     via       TEXT NOT NULL
 );
-CREATE INDEX alert_events_alert ON alert_events (alert_id, seq);
+CREATE INDEX alert_events_alert_seq ON alert_events (alert_seq, seq);
 
 CREATE TABLE silences (
     id          TEXT PRIMARY KEY,
@@ -54,6 +59,7 @@ CREATE INDEX silences_ends_at ON silences (ends_at);
 CREATE TABLE outbox (
     id           BIGSERIAL PRIMARY KEY,
     alert_id     TEXT NOT NULL REFERENCES alerts (id),
+    alert_seq    BIGINT NOT NULL,
     kind         TEXT NOT NULL,
     channel      TEXT,
     group_key    TEXT NOT NULL,
@@ -62,7 +68,7 @@ CREATE TABLE outbox (
     due_at       BIGINT NOT NULL,
     status       TEXT NOT NULL
 );
-CREATE INDEX outbox_alert ON outbox (alert_id, id);
+CREATE INDEX outbox_alert ON outbox (alert_seq, id);
 CREATE INDEX outbox_due ON outbox (status, due_at);
 
 CREATE TABLE notify_groups (

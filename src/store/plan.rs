@@ -84,6 +84,8 @@ pub(crate) struct Plan<'a> {
     /// Fingerprints in first-touched order (stable write order).
     order: Vec<String>,
     pub clocks: GroupClocks,
+    /// Reserved `seq` values for the records this plan creates.
+    seqs: std::vec::IntoIter<i64>,
     pub events: Vec<EventRow>,
     pub outbox: Vec<OutboxRow>,
 }
@@ -93,6 +95,7 @@ impl<'a> Plan<'a> {
         engine: &'a Engine,
         silences: &'a [SilenceRecord],
         loaded: Vec<AlertRow>,
+        seqs: Vec<i64>,
         now: DateTime<Utc>,
     ) -> Self {
         Self {
@@ -106,6 +109,7 @@ impl<'a> Plan<'a> {
                 .map(|r| (r.fingerprint.clone(), (r, false)))
                 .collect(),
             clocks: GroupClocks::default(),
+            seqs: seqs.into_iter(),
             events: Vec::new(),
             outbox: Vec::new(),
         }
@@ -126,9 +130,10 @@ impl<'a> Plan<'a> {
             .any(|s| s.is_active(self.now) && all_match(&s.matchers, view))
     }
 
-    fn event(&mut self, alert_id: &str, kind: &str, actor: &str, via: &str) {
+    fn event(&mut self, (alert_id, alert_seq): (&str, i64), kind: &str, actor: &str, via: &str) {
         self.events.push(EventRow {
             alert_id: alert_id.to_string(),
+            alert_seq,
             at: self.now_ms,
             kind: kind.to_string(),
             actor: actor.to_string(),
@@ -152,10 +157,11 @@ impl<'a> Plan<'a> {
             self.now,
         );
         row.set_tracking(&tracking);
-        let (alert_id, occurrences) = (row.id.clone(), row.window_count);
+        let (alert_id, alert_seq, occurrences) = (row.id.clone(), row.seq, row.window_count);
         for n in notices {
             self.outbox.push(OutboxRow {
                 alert_id: alert_id.clone(),
+                alert_seq,
                 kind: n.kind.as_str().to_string(),
                 status: if n.channel.is_some() {
                     "pending"
@@ -186,8 +192,13 @@ impl<'a> Plan<'a> {
                 } else {
                     AlertState::Resolved
                 };
+                let seq = self
+                    .seqs
+                    .next()
+                    .ok_or_else(|| StoreError::Corrupt("too few reserved seqs".into()))?;
                 let row = AlertRow {
                     id: new_id(),
+                    seq,
                     fingerprint: fp.to_string(),
                     title: alert.title.clone(),
                     content: alert.content.clone(),
@@ -257,11 +268,11 @@ impl<'a> Plan<'a> {
                 (Some(from), to)
             }
         };
-        let id = self.rows[fp].0.id.clone();
+        let (id, seq) = (self.rows[fp].0.id.clone(), self.rows[fp].0.seq);
         let changed = from.is_none_or(|f| f != to);
         if changed {
             let kind = event_kind(to, from.unwrap_or(AlertState::Firing));
-            self.event(&id, kind, "source", "source");
+            self.event((&id, seq), kind, "source", "source");
         }
         let occurrence = Occurrence {
             firing,
@@ -306,8 +317,9 @@ impl<'a> Plan<'a> {
             // Who acknowledged stays on record after the resolve.
             AlertState::Resolved => row.resolved_at = Some(now),
         }
-        let (id, critical) = (row.id.clone(), row.severity()? == Severity::Critical);
-        self.event(&id, event_kind(to, from), &actor.name, actor.via);
+        let (id, seq) = (row.id.clone(), row.seq);
+        let critical = row.severity()? == Severity::Critical;
+        self.event((&id, seq), event_kind(to, from), &actor.name, actor.via);
         if to == AlertState::Resolved {
             let occurrence = Occurrence {
                 firing: false,

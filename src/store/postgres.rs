@@ -25,6 +25,10 @@ pub type PostgresStore = SqlStore<Postgres>;
 impl Dialect for Postgres {
     const LOCK: &'static str = " FOR UPDATE";
 
+    /// A sequence: replicas never get the same value.
+    const RESERVE_SEQS: &'static str =
+        "SELECT nextval('alerts_seq') AS seq FROM generate_series(1, ?)";
+
     /// `?` → `$1, $2, …` (our SQL has no `?` inside literals).
     fn sql(query: &str) -> Cow<'_, str> {
         if !query.contains('?') {

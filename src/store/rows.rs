@@ -9,7 +9,7 @@ use crate::domain::{AlertState, Labels, Matcher, NewSilence, Severity};
 use crate::engine::{NoticeKind, Tracking};
 
 /// The columns of `alerts`, in the order of [`AlertRow`]'s fields.
-pub(crate) const ALERT_COLUMNS: &str = "id, fingerprint, title, content, severity, service, labels, \
+pub(crate) const ALERT_COLUMNS: &str = "id, seq, fingerprint, title, content, severity, service, labels, \
      annotations, state, acked_by, acked_at, count, first_seen, last_seen, trace_id, request_id, \
      starts_at, resolved_at, notified_state, last_notified_at, window_start, window_count, \
      window_aggregated";
@@ -18,6 +18,8 @@ pub(crate) const ALERT_COLUMNS: &str = "id, fingerprint, title, content, severit
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AlertRow {
     pub id: String,
+    /// Sequential key of the rows that hang off the alert (events, outbox).
+    pub seq: i64,
     pub fingerprint: String,
     pub title: String,
     pub content: String,
@@ -174,6 +176,7 @@ impl SilenceRow {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EventRow {
     pub alert_id: String,
+    pub alert_seq: i64,
     pub at: i64,
     pub kind: String,
     pub actor: String,
@@ -192,12 +195,13 @@ impl EventRow {
 }
 
 pub(crate) const OUTBOX_COLUMNS: &str =
-    "alert_id, kind, channel, group_key, occurrences, created_at, due_at, status";
+    "alert_id, alert_seq, kind, channel, group_key, occurrences, created_at, due_at, status";
 
 /// One `outbox` row: a notification decided, to be delivered when due.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OutboxRow {
     pub alert_id: String,
+    pub alert_seq: i64,
     /// `firing`, `resolved`, `aggregated`, `repeat`.
     pub kind: String,
     /// `None`: no channel takes it (status `unrouted`).

@@ -39,6 +39,9 @@ pub trait Dialect: Database {
     /// The query with `?` placeholders rewritten for the backend.
     fn sql(query: &str) -> Cow<'_, str>;
 
+    /// Returns `?` (a count) fresh `alerts.seq` values, one per row.
+    const RESERVE_SEQS: &'static str;
+
     /// The transaction lost a race with another writer (unique violation,
     /// deadlock, serialization failure) and should simply run again.
     fn retryable(error: &sqlx::Error) -> bool;
@@ -69,6 +72,7 @@ where
     for<'r> EventRow: FromRow<'r, DB::Row>,
     for<'r> OutboxRow: FromRow<'r, DB::Row>,
     for<'r> GroupRow: FromRow<'r, DB::Row>,
+    for<'r> SeqRow: FromRow<'r, DB::Row>,
 {
     /// Wraps migrated pools and starts the group-commit writer.
     pub(super) fn start(writer: Pool<DB>, reader: Pool<DB>, engine: Engine) -> Self {
@@ -156,6 +160,7 @@ where
     /// Binds one row's columns in [`ALERT_COLUMNS`] order.
     fn bind_alert<'q>(args: &mut DB::Arguments<'q>, r: &AlertRow) -> Result<(), StoreError> {
         bind(args, r.id.clone())?;
+        bind(args, r.seq)?;
         bind(args, r.fingerprint.clone())?;
         bind(args, r.title.clone())?;
         bind(args, r.content.clone())?;
@@ -186,7 +191,7 @@ where
         let columns = ALERT_COLUMNS.split(", ").count();
         let updates = ALERT_COLUMNS
             .split(", ")
-            .filter(|c| !matches!(*c, "id" | "fingerprint" | "first_seen"))
+            .filter(|c| !matches!(*c, "id" | "seq" | "fingerprint" | "first_seen"))
             .map(|c| format!("{c} = excluded.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
@@ -204,13 +209,14 @@ where
         }
         for chunk in plan.events.chunks(CHUNK) {
             let sql = format!(
-                "INSERT INTO alert_events (alert_id, at, kind, actor, via) VALUES {}",
-                tuples(chunk.len(), 5)
+                "INSERT INTO alert_events (alert_id, alert_seq, at, kind, actor, via) VALUES {}",
+                tuples(chunk.len(), 6)
             );
             let sql = DB::sql(&sql);
             let mut args = DB::Arguments::default();
             for e in chunk {
                 bind(&mut args, e.alert_id.clone())?;
+                bind(&mut args, e.alert_seq)?;
                 bind(&mut args, e.at)?;
                 bind(&mut args, e.kind.clone())?;
                 bind(&mut args, e.actor.clone())?;
@@ -221,12 +227,13 @@ where
         for chunk in plan.outbox.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES {}",
-                tuples(chunk.len(), 8)
+                tuples(chunk.len(), 9)
             );
             let sql = DB::sql(&sql);
             let mut args = DB::Arguments::default();
             for o in chunk {
                 bind(&mut args, o.alert_id.clone())?;
+                bind(&mut args, o.alert_seq)?;
                 bind(&mut args, o.kind.clone())?;
                 bind(&mut args, o.channel.clone())?;
                 bind(&mut args, o.group_key.clone())?;
@@ -257,6 +264,18 @@ where
         Ok(())
     }
 
+    async fn reserve_seqs(conn: &mut DB::Connection, n: usize) -> Result<Vec<i64>, StoreError> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let n = i64::try_from(n).expect("batch size fits i64");
+        let rows: Vec<SeqRow> = sqlx::query_as(&DB::sql(DB::RESERVE_SEQS))
+            .bind(n)
+            .fetch_all(&mut *conn)
+            .await?;
+        Ok(rows.into_iter().map(|r| r.seq).collect())
+    }
+
     /// One group-commit transaction: every request of the batch, in order.
     /// Returns each request's record ids.
     pub(super) async fn ingest_batch(
@@ -274,13 +293,14 @@ where
             .collect();
         let fingerprints: Vec<String> = fingerprints.into_iter().collect();
         let loaded = Self::load_alerts(conn, "fingerprint", &fingerprints).await?;
+        let seqs = Self::reserve_seqs(conn, fingerprints.len() - loaded.len()).await?;
         let latest = batch
             .iter()
             .map(|(_, now)| *now)
             .max()
             .unwrap_or_else(Utc::now);
         let silences = Self::active_silences(conn, latest).await?;
-        let mut plan = Plan::new(engine, &silences, loaded, latest);
+        let mut plan = Plan::new(engine, &silences, loaded, seqs, latest);
         let groups = routed
             .iter()
             .flatten()
@@ -367,6 +387,11 @@ where
 }
 
 #[derive(sqlx::FromRow)]
+pub struct SeqRow {
+    seq: i64,
+}
+
+#[derive(sqlx::FromRow)]
 pub struct GroupRow {
     channel: String,
     group_key: String,
@@ -388,6 +413,7 @@ where
     for<'r> EventRow: FromRow<'r, DB::Row>,
     for<'r> OutboxRow: FromRow<'r, DB::Row>,
     for<'r> GroupRow: FromRow<'r, DB::Row>,
+    for<'r> SeqRow: FromRow<'r, DB::Row>,
 {
     async fn ingest(
         &self,
@@ -447,7 +473,7 @@ where
         let fingerprint = row.fingerprint.clone();
         let routed = Routed::row(&self.engine, &row)?;
         let silences = Self::active_silences(&mut tx, now).await?;
-        let mut plan = Plan::new(&self.engine, &silences, vec![row], now);
+        let mut plan = Plan::new(&self.engine, &silences, vec![row], Vec::new(), now);
         Self::load_clocks(&mut tx, &mut plan, routed.group_ids().collect()).await?;
         match plan.action(&fingerprint, &routed, action, actor)? {
             Ok(()) => {}
@@ -469,7 +495,8 @@ where
 
     async fn events(&self, id: &str) -> Result<Vec<AlertEvent>, StoreError> {
         let sql = DB::sql(
-            "SELECT alert_id, at, kind, actor, via FROM alert_events WHERE alert_id = ? ORDER BY seq",
+            "SELECT alert_id, alert_seq, at, kind, actor, via FROM alert_events \
+             WHERE alert_seq = (SELECT seq FROM alerts WHERE id = ?) ORDER BY seq",
         );
         let rows: Vec<EventRow> = sqlx::query_as(&sql)
             .bind(id.to_string())
@@ -480,7 +507,8 @@ where
 
     async fn notifications(&self, id: &str) -> Result<Vec<NotificationRecord>, StoreError> {
         let sql = DB::sql(&format!(
-            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE alert_id = ? ORDER BY id"
+            "SELECT {OUTBOX_COLUMNS} FROM outbox \
+             WHERE alert_seq = (SELECT seq FROM alerts WHERE id = ?) ORDER BY id"
         ))
         .into_owned();
         let rows: Vec<OutboxRow> = sqlx::query_as(&sql)
@@ -529,14 +557,15 @@ where
             .await?;
         if let Some((alert_id, actor)) = for_alert {
             let sql = DB::sql(
-                "INSERT INTO alert_events (alert_id, at, kind, actor, via) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO alert_events (alert_id, alert_seq, at, kind, actor, via) \
+                 SELECT id, seq, ?, ?, ?, ? FROM alerts WHERE id = ?",
             );
             sqlx::query(&sql)
-                .bind(alert_id.to_string())
                 .bind(to_ms(now))
                 .bind("silenced".to_string())
                 .bind(actor.name.clone())
                 .bind(actor.via.to_string())
+                .bind(alert_id.to_string())
                 .execute(&mut *tx)
                 .await?;
         }

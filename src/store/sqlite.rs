@@ -21,6 +21,11 @@ pub type SqliteStore = SqlStore<Sqlite>;
 impl Dialect for Sqlite {
     const LOCK: &'static str = "";
 
+    /// The single writer owns the counter: the next values after the largest.
+    const RESERVE_SEQS: &'static str = "WITH RECURSIVE s(seq) AS \
+         (SELECT COALESCE(MAX(seq), 0) + 1 FROM alerts UNION ALL SELECT seq + 1 FROM s LIMIT ?) \
+         SELECT seq FROM s";
+
     fn sql(query: &str) -> Cow<'_, str> {
         Cow::Borrowed(query)
     }
@@ -39,7 +44,9 @@ pub async fn open(url: &str, engine: Engine) -> Result<SqliteStore, StoreError> 
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(std::time::Duration::from_secs(5));
+        .busy_timeout(std::time::Duration::from_secs(5))
+        .pragma("cache_size", "-32768")
+        .pragma("wal_autocheckpoint", "8192");
     if let Some(dir) = options.get_filename().parent() {
         if !dir.as_os_str().is_empty() {
             std::fs::create_dir_all(dir)
