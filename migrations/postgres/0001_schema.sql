@@ -66,7 +66,10 @@ CREATE TABLE outbox (
     occurrences  BIGINT NOT NULL,
     created_at   BIGINT NOT NULL,
     due_at       BIGINT NOT NULL,
-    status       TEXT NOT NULL
+    status       TEXT NOT NULL,
+    attempts     BIGINT NOT NULL DEFAULT 0,
+    claimed_by   TEXT,
+    lease_until  BIGINT
 );
 CREATE INDEX outbox_alert ON outbox (alert_seq, id);
 CREATE INDEX outbox_due ON outbox (status, due_at);

@@ -29,7 +29,10 @@ CREATE TABLE outbox (
     occurrences  INTEGER NOT NULL,    -- in the aggregation window when decided
     created_at   INTEGER NOT NULL,
     due_at       INTEGER NOT NULL,
-    status       TEXT NOT NULL        -- pending | unrouted | (delivery states)
+    status       TEXT NOT NULL,       -- pending | unrouted | (delivery states)
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    claimed_by   TEXT,                -- the delivery worker holding it
+    lease_until  INTEGER              -- until then nobody else claims it
 );
 CREATE INDEX outbox_alert ON outbox (alert_seq, id);
 CREATE INDEX outbox_due ON outbox (status, due_at);

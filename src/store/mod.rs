@@ -88,6 +88,19 @@ pub struct NotificationRecord {
     pub status: String,
 }
 
+/// An outbox row claimed for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub id: i64,
+    pub alert_id: String,
+    pub kind: String,
+    pub channel: String,
+    pub group_key: String,
+    pub due_at: i64,
+    /// Including this one.
+    pub attempts: i64,
+}
+
 /// A stored silence.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SilenceRecord {
@@ -174,6 +187,17 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<SilenceRecord>, StoreError>;
+    /// Claims up to `limit` pending outbox rows that are due, for `worker`,
+    /// until `now + lease`. A row another worker holds under an unexpired
+    /// lease is skipped; on PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`,
+    /// so replicas never claim the same row and never wait for each other.
+    async fn claim_due(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Claimed>, StoreError>;
     /// Cheap round trip for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -24,6 +24,8 @@ pub type PostgresStore = SqlStore<Postgres>;
 
 impl Dialect for Postgres {
     const LOCK: &'static str = " FOR UPDATE";
+    /// Replicas claim disjoint rows without waiting for each other.
+    const CLAIM_LOCK: &'static str = " FOR UPDATE SKIP LOCKED";
 
     /// A sequence: replicas never get the same value.
     const RESERVE_SEQS: &'static str =

@@ -21,8 +21,8 @@ use super::rows::{
 };
 use super::writer::{self, Queue};
 use super::{
-    ActionOutcome, Actor, AlertEvent, AlertRecord, NotificationRecord, SilenceRecord, Store,
-    StoreError, from_ms, new_id, to_ms,
+    ActionOutcome, Actor, AlertEvent, AlertRecord, Claimed, NotificationRecord, SilenceRecord,
+    Store, StoreError, from_ms, new_id, to_ms,
 };
 use crate::domain::matcher::all_match;
 use crate::domain::silence::match_labels;
@@ -38,6 +38,9 @@ pub trait Dialect: Database {
 
     /// The query with `?` placeholders rewritten for the backend.
     fn sql(query: &str) -> Cow<'_, str>;
+
+    /// Appended to the SELECT that picks outbox rows to claim.
+    const CLAIM_LOCK: &'static str;
 
     /// Returns `?` (a count) fresh `alerts.seq` values, one per row.
     const RESERVE_SEQS: &'static str;
@@ -73,6 +76,7 @@ where
     for<'r> OutboxRow: FromRow<'r, DB::Row>,
     for<'r> GroupRow: FromRow<'r, DB::Row>,
     for<'r> SeqRow: FromRow<'r, DB::Row>,
+    for<'r> ClaimRow: FromRow<'r, DB::Row>,
 {
     /// Wraps migrated pools and starts the group-commit writer.
     pub(super) fn start(writer: Pool<DB>, reader: Pool<DB>, engine: Engine) -> Self {
@@ -386,6 +390,19 @@ where
         .map_err(|e| StoreError::Corrupt(format!("cannot encode a value: {e}")))
 }
 
+const CLAIM_COLUMNS: &str = "id, alert_id, kind, channel, group_key, due_at, attempts";
+
+#[derive(sqlx::FromRow)]
+pub struct ClaimRow {
+    id: i64,
+    alert_id: String,
+    kind: String,
+    channel: Option<String>,
+    group_key: String,
+    due_at: i64,
+    attempts: i64,
+}
+
 #[derive(sqlx::FromRow)]
 pub struct SeqRow {
     seq: i64,
@@ -414,6 +431,7 @@ where
     for<'r> OutboxRow: FromRow<'r, DB::Row>,
     for<'r> GroupRow: FromRow<'r, DB::Row>,
     for<'r> SeqRow: FromRow<'r, DB::Row>,
+    for<'r> ClaimRow: FromRow<'r, DB::Row>,
 {
     async fn ingest(
         &self,
@@ -616,6 +634,56 @@ where
                 .await?;
         tx.commit().await?;
         row.map(|r| r.record(now)).transpose()
+    }
+
+    async fn claim_due(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let now_ms = to_ms(now);
+        let mut tx = self.writer.begin().await?;
+        let sql = format!(
+            "SELECT {CLAIM_COLUMNS} FROM outbox WHERE status = 'pending' AND due_at <= ? \
+             AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at, id LIMIT ?{}",
+            DB::CLAIM_LOCK
+        );
+        let mut rows: Vec<ClaimRow> = sqlx::query_as(&DB::sql(&sql))
+            .bind(now_ms)
+            .bind(now_ms)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "UPDATE outbox SET claimed_by = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN {}",
+            tuples(1, rows.len())
+        );
+        let sql = DB::sql(&sql);
+        let mut args = DB::Arguments::default();
+        bind(&mut args, worker.to_string())?;
+        bind(&mut args, to_ms(now + lease))?;
+        for r in &rows {
+            bind(&mut args, r.id)?;
+        }
+        sqlx::query_with(&sql, args).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows
+            .drain(..)
+            .map(|r| Claimed {
+                id: r.id,
+                alert_id: r.alert_id,
+                kind: r.kind,
+                channel: r.channel.unwrap_or_default(),
+                group_key: r.group_key,
+                due_at: r.due_at,
+                attempts: r.attempts + 1,
+            })
+            .collect())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

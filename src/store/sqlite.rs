@@ -20,6 +20,8 @@ pub type SqliteStore = SqlStore<Sqlite>;
 
 impl Dialect for Sqlite {
     const LOCK: &'static str = "";
+    /// The claim's transaction holds the only writer connection.
+    const CLAIM_LOCK: &'static str = "";
 
     /// The single writer owns the counter: the next values after the largest.
     const RESERVE_SEQS: &'static str = "WITH RECURSIVE s(seq) AS \

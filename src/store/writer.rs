@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
 use super::rows::{AlertRow, EventRow, OutboxRow, SilenceRow};
-use super::sql::{Dialect, GroupRow, SeqRow, SqlStore};
+use super::sql::{ClaimRow, Dialect, GroupRow, SeqRow, SqlStore};
 use crate::domain::NewAlert;
 use crate::engine::Engine;
 
@@ -69,6 +69,7 @@ where
     for<'r> OutboxRow: FromRow<'r, DB::Row>,
     for<'r> GroupRow: FromRow<'r, DB::Row>,
     for<'r> SeqRow: FromRow<'r, DB::Row>,
+    for<'r> ClaimRow: FromRow<'r, DB::Row>,
 {
     let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
     tokio::spawn(async move {
@@ -123,6 +124,7 @@ where
     for<'r> OutboxRow: FromRow<'r, DB::Row>,
     for<'r> GroupRow: FromRow<'r, DB::Row>,
     for<'r> SeqRow: FromRow<'r, DB::Row>,
+    for<'r> ClaimRow: FromRow<'r, DB::Row>,
 {
     let batch: Vec<(&[NewAlert], DateTime<Utc>)> =
         jobs.iter().map(|j| (j.alerts.as_slice(), j.now)).collect();
