@@ -162,6 +162,11 @@ fn warn_about_weak_settings(config: &Config) {
             "[api] tokens is empty: every /api/v1 request is refused with 401. Add a token, e.g. tokens = [\"${{ACKBOT_API_TOKEN}}\"]"
         );
     }
+    if config.channels.is_empty() {
+        tracing::info!(
+            "no [[channels]]: alerts are stored and their notification decisions recorded as `unrouted`. Add a channel (see ackbot.example.toml), e.g. [[channels]] name = \"ops\" type = \"feishu_bot\" url = \"${{FEISHU_BOT_URL}}\""
+        );
+    }
     if config.feishu.is_none() && config.dingtalk.is_none() && config.wecom.is_none() {
         tracing::info!(
             "no [feishu], [dingtalk] or [wecom] section: their callback endpoints answer 404 until configured"
