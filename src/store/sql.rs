@@ -50,7 +50,7 @@ pub trait Dialect: Database {
     fn retryable(error: &sqlx::Error) -> bool;
 }
 
-/// Rows per multi-row statement: 23 columns × 500 stays under every
+/// Rows per multi-row statement: 24 columns × 500 stays under every
 /// backend's bind limit (SQLite 32 766, PostgreSQL 65 535).
 const CHUNK: usize = 500;
 
@@ -95,10 +95,11 @@ where
         now: DateTime<Utc>,
     ) -> Result<Vec<SilenceRecord>, StoreError> {
         let now_ms = to_ms(now);
-        let sql = DB::sql(
-            "SELECT id, matchers, starts_at, ends_at, created_by, comment, created_at, expired_at \
-             FROM silences WHERE starts_at <= ? AND ends_at > ? AND (expired_at IS NULL OR expired_at > ?)",
+        let sql = format!(
+            "SELECT {SILENCE_COLUMNS} FROM silences \
+             WHERE starts_at <= ? AND ends_at > ? AND (expired_at IS NULL OR expired_at > ?)"
         );
+        let sql = DB::sql(&sql);
         let rows: Vec<SilenceRow> = sqlx::query_as(&sql)
             .bind(now_ms)
             .bind(now_ms)
@@ -141,7 +142,7 @@ where
         let ids: Vec<String> = ids.into_iter().collect();
         for chunk in ids.chunks(CHUNK) {
             let sql = format!(
-                "SELECT channel, group_key, flush_at FROM notify_groups WHERE id IN {}{}",
+                "SELECT channel, group_key, flush_at FROM notify_groups WHERE id IN {} ORDER BY id{}",
                 tuples(1, chunk.len()),
                 DB::LOCK
             );
