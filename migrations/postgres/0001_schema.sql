@@ -72,7 +72,9 @@ CREATE TABLE outbox (
     lease_until  BIGINT
 );
 CREATE INDEX outbox_alert ON outbox (alert_seq, id);
-CREATE INDEX outbox_due ON outbox (status, due_at);
+-- Only what delivery looks for: `unrouted` rows (every alert when no channel is
+-- configured) stay out of it.
+CREATE INDEX outbox_due ON outbox (due_at) WHERE status = 'pending';
 
 CREATE TABLE notify_groups (
     id         TEXT PRIMARY KEY,

@@ -35,7 +35,9 @@ CREATE TABLE outbox (
     lease_until  INTEGER              -- until then nobody else claims it
 );
 CREATE INDEX outbox_alert ON outbox (alert_seq, id);
-CREATE INDEX outbox_due ON outbox (status, due_at);
+-- Only what delivery looks for: `unrouted` rows (every alert when no channel is
+-- configured) stay out of it.
+CREATE INDEX outbox_due ON outbox (due_at) WHERE status = 'pending';
 
 -- Notification group clocks: the last or pending flush of (channel, group).
 CREATE TABLE notify_groups (
