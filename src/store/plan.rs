@@ -60,7 +60,7 @@ impl Routed {
         Ok(Self::new(engine, view))
     }
 
-    /// `(channel, group_key)` of the targets that have a channel.
+    /// The `notify_groups` ids of the targets that have a channel.
     pub fn group_ids(&self) -> impl Iterator<Item = String> + '_ {
         self.targets
             .iter()
