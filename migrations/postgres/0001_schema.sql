@@ -69,7 +69,10 @@ CREATE TABLE outbox (
     status       TEXT NOT NULL,
     attempts     BIGINT NOT NULL DEFAULT 0,
     claimed_by   TEXT,
-    lease_until  BIGINT
+    lease_until  BIGINT,
+    last_error   TEXT,
+    sent_at      BIGINT,
+    message_id   TEXT
 );
 CREATE INDEX outbox_alert ON outbox (alert_seq, id);
 -- Only what delivery looks for: `unrouted` rows (every alert when no channel is

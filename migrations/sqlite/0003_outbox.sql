@@ -29,10 +29,13 @@ CREATE TABLE outbox (
     occurrences  INTEGER NOT NULL,    -- in the aggregation window when decided
     created_at   INTEGER NOT NULL,
     due_at       INTEGER NOT NULL,
-    status       TEXT NOT NULL,       -- pending | unrouted | (delivery states)
+    status       TEXT NOT NULL,       -- pending | unrouted | sent | failed | dead
     attempts     INTEGER NOT NULL DEFAULT 0,
     claimed_by   TEXT,                -- the delivery worker holding it
-    lease_until  INTEGER              -- until then nobody else claims it
+    lease_until  INTEGER,             -- until then nobody else claims it
+    last_error   TEXT,                -- the platform's answer to the last failed attempt
+    sent_at      INTEGER,
+    message_id   TEXT                 -- the platform's id of the sent message (feishu_app)
 );
 CREATE INDEX outbox_alert ON outbox (alert_seq, id);
 -- Only what delivery looks for: `unrouted` rows (every alert when no channel is

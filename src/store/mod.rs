@@ -84,8 +84,14 @@ pub struct NotificationRecord {
     pub occurrences: i64,
     pub created_at: DateTime<Utc>,
     pub due_at: DateTime<Utc>,
-    /// `pending` (to deliver when due) or `unrouted`.
+    /// `pending` (to deliver when due), `sent`, `failed` (the platform
+    /// refused it for good), `dead` (kept failing until `[delivery]
+    /// give_up_after`), or `unrouted` (no channel takes the alert).
     pub status: String,
+    pub attempts: i64,
+    /// The platform's answer to the last failed attempt.
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 /// An outbox row claimed for delivery.
@@ -97,8 +103,22 @@ pub struct Claimed {
     pub channel: String,
     pub group_key: String,
     pub due_at: i64,
+    pub created_at: i64,
     /// Including this one.
     pub attempts: i64,
+}
+
+/// What became of a delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent { message_id: Option<String> },
+    /// Try again at `at` (transient failure).
+    Retry { at: DateTime<Utc>, error: String },
+    /// Refused for good (`failed`) or given up after retrying (`dead`).
+    Failed { dead: bool, error: String },
+    /// Not attempted (the channel's rate budget is spent): due again at `at`,
+    /// and the attempt is not counted.
+    Deferred { at: DateTime<Utc> },
 }
 
 /// A stored silence.
@@ -198,6 +218,9 @@ pub trait Store: Send + Sync + 'static {
         lease: chrono::Duration,
         now: DateTime<Utc>,
     ) -> Result<Vec<Claimed>, StoreError>;
+    /// Records the outcome of sending claimed rows, and ends their lease.
+    async fn finish(&self, ids: &[i64], outcome: &Outcome, now: DateTime<Utc>)
+    -> Result<(), StoreError>;
     /// Cheap round trip for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 }

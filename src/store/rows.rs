@@ -194,8 +194,12 @@ impl EventRow {
     }
 }
 
+/// The columns written when a row is decided.
 pub(crate) const OUTBOX_COLUMNS: &str =
     "alert_id, alert_seq, kind, channel, group_key, occurrences, created_at, due_at, status";
+
+/// The delivery columns, read with the others.
+pub(crate) const DELIVERY_COLUMNS: &str = "attempts, last_error, sent_at";
 
 /// One `outbox` row: a notification decided, to be delivered when due.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -215,18 +219,32 @@ pub struct OutboxRow {
     pub status: String,
 }
 
-impl OutboxRow {
+/// An outbox row with its delivery state, as read back.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DeliveryRow {
+    #[sqlx(flatten)]
+    pub outbox: OutboxRow,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<i64>,
+}
+
+impl DeliveryRow {
     pub fn record(&self) -> Result<NotificationRecord, StoreError> {
+        let o = &self.outbox;
         Ok(NotificationRecord {
-            kind: NoticeKind::parse(&self.kind)
-                .ok_or_else(|| StoreError::Corrupt(format!("outbox kind {}", self.kind)))?
+            attempts: self.attempts,
+            last_error: self.last_error.clone(),
+            sent_at: opt_time(self.sent_at)?,
+            kind: NoticeKind::parse(&o.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("outbox kind {}", o.kind)))?
                 .as_str(),
-            channel: self.channel.clone(),
-            group_key: self.group_key.clone(),
-            occurrences: self.occurrences,
-            created_at: from_ms(self.created_at)?,
-            due_at: from_ms(self.due_at)?,
-            status: self.status.clone(),
+            channel: o.channel.clone(),
+            group_key: o.group_key.clone(),
+            occurrences: o.occurrences,
+            created_at: from_ms(o.created_at)?,
+            due_at: from_ms(o.due_at)?,
+            status: o.status.clone(),
         })
     }
 }

@@ -17,12 +17,13 @@ use sqlx::{Arguments, Database, Encode, Executor, FromRow, IntoArguments, Pool, 
 
 use super::plan::{Plan, Routed, group_id};
 use super::rows::{
-    ALERT_COLUMNS, AlertRow, EventRow, OUTBOX_COLUMNS, OutboxRow, SILENCE_COLUMNS, SilenceRow,
+    ALERT_COLUMNS, AlertRow, DELIVERY_COLUMNS, DeliveryRow, EventRow, OUTBOX_COLUMNS, OutboxRow,
+    SILENCE_COLUMNS, SilenceRow,
 };
 use super::writer::{self, Queue};
 use super::{
-    ActionOutcome, Actor, AlertEvent, AlertRecord, Claimed, NotificationRecord, SilenceRecord,
-    Store, StoreError, from_ms, new_id, to_ms,
+    ActionOutcome, Actor, AlertEvent, AlertRecord, Claimed, NotificationRecord, Outcome,
+    SilenceRecord, Store, StoreError, from_ms, new_id, to_ms,
 };
 use crate::domain::matcher::all_match;
 use crate::domain::silence::match_labels;
@@ -74,6 +75,7 @@ where
     for<'r> SilenceRow: FromRow<'r, DB::Row>,
     for<'r> EventRow: FromRow<'r, DB::Row>,
     for<'r> OutboxRow: FromRow<'r, DB::Row>,
+    for<'r> DeliveryRow: FromRow<'r, DB::Row>,
     for<'r> GroupRow: FromRow<'r, DB::Row>,
     for<'r> SeqRow: FromRow<'r, DB::Row>,
     for<'r> ClaimRow: FromRow<'r, DB::Row>,
@@ -391,7 +393,7 @@ where
         .map_err(|e| StoreError::Corrupt(format!("cannot encode a value: {e}")))
 }
 
-const CLAIM_COLUMNS: &str = "id, alert_id, kind, channel, group_key, due_at, attempts";
+const CLAIM_COLUMNS: &str = "id, alert_id, kind, channel, group_key, due_at, created_at, attempts";
 
 #[derive(sqlx::FromRow)]
 pub struct ClaimRow {
@@ -401,6 +403,7 @@ pub struct ClaimRow {
     channel: Option<String>,
     group_key: String,
     due_at: i64,
+    created_at: i64,
     attempts: i64,
 }
 
@@ -430,6 +433,7 @@ where
     for<'r> SilenceRow: FromRow<'r, DB::Row>,
     for<'r> EventRow: FromRow<'r, DB::Row>,
     for<'r> OutboxRow: FromRow<'r, DB::Row>,
+    for<'r> DeliveryRow: FromRow<'r, DB::Row>,
     for<'r> GroupRow: FromRow<'r, DB::Row>,
     for<'r> SeqRow: FromRow<'r, DB::Row>,
     for<'r> ClaimRow: FromRow<'r, DB::Row>,
@@ -526,15 +530,15 @@ where
 
     async fn notifications(&self, id: &str) -> Result<Vec<NotificationRecord>, StoreError> {
         let sql = DB::sql(&format!(
-            "SELECT {OUTBOX_COLUMNS} FROM outbox \
+            "SELECT {OUTBOX_COLUMNS}, {DELIVERY_COLUMNS} FROM outbox \
              WHERE alert_seq = (SELECT seq FROM alerts WHERE id = ?) ORDER BY id"
         ))
         .into_owned();
-        let rows: Vec<OutboxRow> = sqlx::query_as(&sql)
+        let rows: Vec<DeliveryRow> = sqlx::query_as(&sql)
             .bind(id.to_string())
             .fetch_all(&self.reader)
             .await?;
-        rows.iter().map(OutboxRow::record).collect()
+        rows.iter().map(DeliveryRow::record).collect()
     }
 
     async fn create_silence(
@@ -682,9 +686,54 @@ where
                 channel: r.channel.unwrap_or_default(),
                 group_key: r.group_key,
                 due_at: r.due_at,
+                created_at: r.created_at,
                 attempts: r.attempts + 1,
             })
             .collect())
+    }
+
+    async fn finish(
+        &self,
+        ids: &[i64],
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let set = match outcome {
+            Outcome::Sent { .. } => {
+                "status = 'sent', sent_at = ?, message_id = ?, last_error = NULL, lease_until = NULL"
+            }
+            Outcome::Retry { .. } => "due_at = ?, last_error = ?, lease_until = NULL",
+            Outcome::Failed { .. } => "status = ?, last_error = ?, lease_until = NULL",
+            Outcome::Deferred { .. } => {
+                "due_at = ?, attempts = attempts - 1, lease_until = NULL"
+            }
+        };
+        let sql = format!("UPDATE outbox SET {set} WHERE id IN {}", tuples(1, ids.len()));
+        let sql = DB::sql(&sql);
+        let mut args = DB::Arguments::default();
+        match outcome {
+            Outcome::Sent { message_id } => {
+                bind(&mut args, to_ms(now))?;
+                bind(&mut args, message_id.clone())?;
+            }
+            Outcome::Retry { at, error } => {
+                bind(&mut args, to_ms(*at))?;
+                bind(&mut args, error.clone())?;
+            }
+            Outcome::Failed { dead, error } => {
+                bind(&mut args, if *dead { "dead" } else { "failed" }.to_string())?;
+                bind(&mut args, error.clone())?;
+            }
+            Outcome::Deferred { at } => bind(&mut args, to_ms(*at))?,
+        }
+        for id in ids {
+            bind(&mut args, *id)?;
+        }
+        sqlx::query_with(&sql, args).execute(&self.writer).await?;
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

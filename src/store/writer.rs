@@ -16,7 +16,7 @@ use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
-use super::rows::{AlertRow, EventRow, OutboxRow, SilenceRow};
+use super::rows::{AlertRow, DeliveryRow, EventRow, OutboxRow, SilenceRow};
 use super::sql::{ClaimRow, Dialect, GroupRow, SeqRow, SqlStore};
 use crate::domain::NewAlert;
 use crate::engine::Engine;
@@ -67,6 +67,7 @@ where
     for<'r> SilenceRow: FromRow<'r, DB::Row>,
     for<'r> EventRow: FromRow<'r, DB::Row>,
     for<'r> OutboxRow: FromRow<'r, DB::Row>,
+    for<'r> DeliveryRow: FromRow<'r, DB::Row>,
     for<'r> GroupRow: FromRow<'r, DB::Row>,
     for<'r> SeqRow: FromRow<'r, DB::Row>,
     for<'r> ClaimRow: FromRow<'r, DB::Row>,
@@ -122,6 +123,7 @@ where
     for<'r> SilenceRow: FromRow<'r, DB::Row>,
     for<'r> EventRow: FromRow<'r, DB::Row>,
     for<'r> OutboxRow: FromRow<'r, DB::Row>,
+    for<'r> DeliveryRow: FromRow<'r, DB::Row>,
     for<'r> GroupRow: FromRow<'r, DB::Row>,
     for<'r> SeqRow: FromRow<'r, DB::Row>,
     for<'r> ClaimRow: FromRow<'r, DB::Row>,
