@@ -15,11 +15,13 @@
 //! - [`startup`], [`tls`], [`telemetry`]: the server, its certificate, its logs.
 
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod engine;
 pub mod inbound;
 pub mod ingest;
 pub mod interaction;
+pub mod outbound;
 pub mod replay;
 pub mod startup;
 pub mod store;

@@ -1,4 +1,4 @@
-//! The `ackbot` command line: `serve`, `check-config`.
+//! The `ackbot` command line: `serve`, `check-config`, `send`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +31,24 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Send one test alert through a configured channel and print the
+    /// platform's answer: the first thing to run after adding a bot.
+    Send {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The `[[channels]] name` to send through.
+        #[arg(long)]
+        channel: String,
+        #[arg(long, default_value = "ackbot test alert")]
+        title: String,
+        /// critical, error, warning or info.
+        #[arg(long, default_value = "info")]
+        severity: String,
+        #[arg(long, default_value = "If you can read this, the channel works.")]
+        content: String,
+        #[arg(long)]
+        service: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -38,6 +56,93 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve { config } => serve(config),
         Command::CheckConfig { config } => check_config(config),
+        Command::Send {
+            config,
+            channel,
+            title,
+            severity,
+            content,
+            service,
+        } => send(config, &channel, &title, &severity, &content, service),
+    }
+}
+
+fn send(
+    path: Option<PathBuf>,
+    channel: &str,
+    title: &str,
+    severity: &str,
+    content: &str,
+    service: Option<String>,
+) -> ExitCode {
+    let config = match Config::load(path.as_deref()) {
+        Ok((config, _)) => config,
+        Err(e) => {
+            eprintln!("ackbot: invalid configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let severity = match ackbot::domain::Severity::parse("severity", severity) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ackbot: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let channels = match ackbot::outbound::build(&config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ackbot: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(target) = channels.get(channel) else {
+        let mut names: Vec<_> = channels.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        eprintln!(
+            "ackbot: no channel named `{channel}`; configured: {}",
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        );
+        return ExitCode::from(2);
+    };
+    let now = chrono::Utc::now();
+    let alert = ackbot::store::AlertRecord::test_alert(title, content, severity, service, now);
+    let links = ackbot::delivery::LinkSigner::from_config(&config).map(|l| l.links(&alert.id, now));
+    let message = ackbot::outbound::cards::Message {
+        kind: ackbot::engine::NoticeKind::Firing,
+        items: vec![ackbot::outbound::cards::Item { alert, links }],
+        omitted: 0,
+        occurrences: 1,
+        now,
+    };
+    let key = format!("ackbot-test-{}", now.timestamp_millis());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    match runtime.block_on(target.send(&message, &key)) {
+        Ok(sent) => {
+            println!(
+                "sent through `{channel}` ({:?}). The platform answered:",
+                target.kind()
+            );
+            println!("{}", sent.answer);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let kind = match e {
+                ackbot::outbound::SendError::Transient { .. } => {
+                    "temporary failure (would be retried)"
+                }
+                ackbot::outbound::SendError::Permanent { .. } => "refused",
+            };
+            eprintln!("ackbot: `{channel}`: {kind}: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -21,6 +21,9 @@ pub struct Application {
     port: u16,
     https: bool,
     server: Server,
+    /// The delivery worker, when channels are configured. It stops with the
+    /// server; unfinished rows are claimed again after their lease.
+    delivery: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -51,6 +54,12 @@ impl Application {
         let inbound = web::Data::new(Inbound::from_config(&config, handler));
         let limit = web::Data::new(BodyLimit(config.server.max_body_bytes));
         let tokens = web::Data::new(ApiTokens(config.api.tokens.clone()));
+        let delivery = if config.channels.is_empty() {
+            None
+        } else {
+            let channels = crate::outbound::build(&config).map_err(|e| anyhow::anyhow!(e))?;
+            Some(crate::delivery::Delivery::new(store.clone(), channels, &config).spawn())
+        };
         let store = api::store_data(store);
         let mut server = HttpServer::new(move || {
             App::new()
@@ -92,6 +101,7 @@ impl Application {
             port,
             https,
             server: server.run(),
+            delivery,
         })
     }
 
@@ -106,7 +116,17 @@ impl Application {
     /// Runs until SIGINT/SIGTERM (actix stops accepting, then drains in-flight
     /// requests for up to 30 s).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        if let Some(delivery) = self.delivery {
+            delivery.abort();
+        }
+        result
+    }
+
+    /// Stops the server (gracefully, like SIGTERM) and with it the delivery
+    /// worker; for tests that restart ackbot.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 }
 

@@ -61,6 +61,8 @@ pub struct Config {
     #[serde(default)]
     pub aggregation: AggregationConfig,
     #[serde(default)]
+    pub delivery: DeliveryConfig,
+    #[serde(default)]
     pub api: ApiConfig,
     /// The Feishu app whose events and card callbacks we receive.
     pub feishu: Option<FeishuConfig>,
@@ -130,6 +132,32 @@ impl Default for StorageConfig {
     fn default() -> Self {
         Self {
             url: Secret::new("sqlite://data/ackbot.db"),
+        }
+    }
+}
+
+/// How the delivery worker sends (see `delivery`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Connect and total timeout of one request to a platform.
+    #[serde(with = "duration")]
+    pub timeout: Duration,
+    /// A notification still failing this long after it was decided is marked
+    /// `dead` (kept, visible in the API), no longer retried.
+    #[serde(with = "duration")]
+    pub give_up_after: Duration,
+    /// The longest wait between two attempts.
+    #[serde(with = "duration")]
+    pub max_backoff: Duration,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(5),
+            give_up_after: Duration::from_secs(24 * 3600),
+            max_backoff: Duration::from_secs(600),
         }
     }
 }
@@ -375,6 +403,16 @@ impl Config {
                 "storage.url",
                 "must start with sqlite: or postgres://",
             ));
+        }
+        let d = &self.delivery;
+        if !(Duration::from_millis(100)..=Duration::from_secs(120)).contains(&d.timeout) {
+            return Err(invalid("delivery.timeout", "must be between 100ms and 2m"));
+        }
+        if d.give_up_after < Duration::from_secs(60) {
+            return Err(invalid("delivery.give_up_after", "must be at least 1m"));
+        }
+        if d.max_backoff < Duration::from_secs(1) {
+            return Err(invalid("delivery.max_backoff", "must be at least 1s"));
         }
         let a = &self.aggregation;
         if !(Duration::from_secs(1)..=Duration::from_secs(24 * 3600)).contains(&a.window) {

@@ -41,6 +41,41 @@ pub struct ChannelConfig {
     pub from: Option<String>,
     #[serde(default)]
     pub to: Vec<String>,
+    /// Rate limits; the defaults are the platform's documented ones
+    /// ([`ChannelKind::default_rates`]). 0 means no limit of that kind.
+    pub rate_per_second: Option<u32>,
+    pub rate_per_minute: Option<u32>,
+}
+
+impl ChannelKind {
+    /// `(per second, per minute)` from the platform docs (`../shared/spec/`);
+    /// `None`: the platform documents no such limit.
+    pub fn default_rates(self) -> (Option<u32>, Option<u32>) {
+        match self {
+            // feishu.md §1.5: 5/s and 100/min per custom bot.
+            Self::FeishuBot => (Some(5), Some(100)),
+            // feishu.md §2.2: 5 QPS to one group, shared by all bots in it.
+            Self::FeishuApp => (Some(5), None),
+            // dingtalk.md §1.5 and §4.4: 20/min (DingTalk throttles for 10 min beyond).
+            Self::DingtalkBot | Self::WecomBot => (None, Some(20)),
+            // Slack incoming webhooks: 1 message per second.
+            Self::Slack => (Some(1), None),
+            Self::Email | Self::Webhook => (None, None),
+        }
+    }
+}
+
+impl ChannelConfig {
+    /// The effective `(per second, per minute)` limits.
+    pub fn rates(&self) -> (Option<u32>, Option<u32>) {
+        let (s, m) = self.kind.default_rates();
+        let pick = |set: Option<u32>, default| match set {
+            Some(0) => None,
+            Some(n) => Some(n),
+            None => default,
+        };
+        (pick(self.rate_per_second, s), pick(self.rate_per_minute, m))
+    }
 }
 
 /// Alertmanager's defaults.

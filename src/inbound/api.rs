@@ -205,7 +205,8 @@ pub async fn list_alerts(
     Ok(HttpResponse::Ok().json(json!({"alerts": alerts})))
 }
 
-/// `GET /api/v1/alerts/{id}`.
+/// `GET /api/v1/alerts/{id}`: the alert, with its deliveries (the outbox
+/// rows decided for it and their status).
 pub async fn get_alert(
     _: Authenticated,
     id: web::Path<String>,
@@ -215,7 +216,10 @@ pub async fn get_alert(
         .get(&id)
         .await?
         .ok_or_else(|| ApiError::NotFound(id.clone()))?;
-    Ok(HttpResponse::Ok().json(record))
+    let mut body = serde_json::to_value(record).expect("records serialize");
+    body["deliveries"] =
+        serde_json::to_value(store.notifications(&id).await?).expect("records serialize");
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// `GET /api/v1/alerts/{id}/events`: the audit trail, oldest first.

@@ -61,6 +61,39 @@ pub struct AlertRecord {
     pub resolved_at: Option<DateTime<Utc>>,
 }
 
+impl AlertRecord {
+    /// An alert that exists only to be sent (`ackbot send`).
+    pub fn test_alert(
+        title: &str,
+        content: &str,
+        severity: Severity,
+        service: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: format!("test{}", &new_id()[..12]),
+            fingerprint: "ackbot-send-test".into(),
+            title: title.to_string(),
+            content: content.to_string(),
+            severity,
+            service,
+            labels: Labels::default(),
+            annotations: Labels::default(),
+            state: "firing",
+            acked_by: None,
+            acked_at: None,
+            silenced_until: None,
+            count: 1,
+            first_seen: now,
+            last_seen: now,
+            trace_id: None,
+            request_id: None,
+            starts_at: None,
+            resolved_at: None,
+        }
+    }
+}
+
 /// One entry of the audit trail.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AlertEvent {
@@ -106,19 +139,31 @@ pub struct Claimed {
     pub created_at: i64,
     /// Including this one.
     pub attempts: i64,
+    /// Occurrences in the aggregation window when decided.
+    pub occurrences: i64,
 }
 
 /// What became of a delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Sent { message_id: Option<String> },
+    Sent {
+        message_id: Option<String>,
+    },
     /// Try again at `at` (transient failure).
-    Retry { at: DateTime<Utc>, error: String },
+    Retry {
+        at: DateTime<Utc>,
+        error: String,
+    },
     /// Refused for good (`failed`) or given up after retrying (`dead`).
-    Failed { dead: bool, error: String },
+    Failed {
+        dead: bool,
+        error: String,
+    },
     /// Not attempted (the channel's rate budget is spent): due again at `at`,
     /// and the attempt is not counted.
-    Deferred { at: DateTime<Utc> },
+    Deferred {
+        at: DateTime<Utc>,
+    },
 }
 
 /// A stored silence.
@@ -219,8 +264,15 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Vec<Claimed>, StoreError>;
     /// Records the outcome of sending claimed rows, and ends their lease.
-    async fn finish(&self, ids: &[i64], outcome: &Outcome, now: DateTime<Utc>)
-    -> Result<(), StoreError>;
+    async fn finish(
+        &self,
+        ids: &[i64],
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Notified after every commit that may have made outbox rows due, so
+    /// the delivery worker need not poll to be quick.
+    fn wake(&self) -> std::sync::Arc<tokio::sync::Notify>;
     /// Cheap round trip for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 }
@@ -250,7 +302,7 @@ pub(crate) fn from_ms(ms: i64) -> Result<DateTime<Utc>, StoreError> {
 
 /// A new record id: 16 hex digits. Short prefixes stay unambiguous for chat
 /// commands (`ack 3f2a`).
-pub(crate) fn new_id() -> String {
+pub fn new_id() -> String {
     let mut b = [0u8; 8];
     getrandom::fill(&mut b).expect("OS random source");
     hex::encode(b)

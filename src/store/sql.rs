@@ -60,6 +60,7 @@ pub struct SqlStore<DB: Database> {
     pub(super) reader: Pool<DB>,
     pub(super) engine: Arc<Engine>,
     queue: Queue,
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl<DB> SqlStore<DB>
@@ -83,12 +84,14 @@ where
     /// Wraps migrated pools and starts the group-commit writer.
     pub(super) fn start(writer: Pool<DB>, reader: Pool<DB>, engine: Engine) -> Self {
         let engine = Arc::new(engine);
-        let queue = writer::spawn(writer.clone(), engine.clone());
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let queue = writer::spawn(writer.clone(), engine.clone(), wake.clone());
         Self {
             writer,
             reader,
             engine,
             queue,
+            wake,
         }
     }
 
@@ -393,7 +396,8 @@ where
         .map_err(|e| StoreError::Corrupt(format!("cannot encode a value: {e}")))
 }
 
-const CLAIM_COLUMNS: &str = "id, alert_id, kind, channel, group_key, due_at, created_at, attempts";
+const CLAIM_COLUMNS: &str =
+    "id, alert_id, kind, channel, group_key, due_at, created_at, attempts, occurrences";
 
 #[derive(sqlx::FromRow)]
 pub struct ClaimRow {
@@ -405,6 +409,7 @@ pub struct ClaimRow {
     due_at: i64,
     created_at: i64,
     attempts: i64,
+    occurrences: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -512,6 +517,7 @@ where
         }
         Self::write(&mut tx, &plan).await?;
         tx.commit().await?;
+        self.wake.notify_one();
         let row = plan.row(&fingerprint).expect("planned");
         Ok(ActionOutcome::Changed(row.record(now)?))
     }
@@ -688,6 +694,7 @@ where
                 due_at: r.due_at,
                 created_at: r.created_at,
                 attempts: r.attempts + 1,
+                occurrences: r.occurrences,
             })
             .collect())
     }
@@ -707,11 +714,12 @@ where
             }
             Outcome::Retry { .. } => "due_at = ?, last_error = ?, lease_until = NULL",
             Outcome::Failed { .. } => "status = ?, last_error = ?, lease_until = NULL",
-            Outcome::Deferred { .. } => {
-                "due_at = ?, attempts = attempts - 1, lease_until = NULL"
-            }
+            Outcome::Deferred { .. } => "due_at = ?, attempts = attempts - 1, lease_until = NULL",
         };
-        let sql = format!("UPDATE outbox SET {set} WHERE id IN {}", tuples(1, ids.len()));
+        let sql = format!(
+            "UPDATE outbox SET {set} WHERE id IN {}",
+            tuples(1, ids.len())
+        );
         let sql = DB::sql(&sql);
         let mut args = DB::Arguments::default();
         match outcome {
@@ -734,6 +742,10 @@ where
         }
         sqlx::query_with(&sql, args).execute(&self.writer).await?;
         Ok(())
+    }
+
+    fn wake(&self) -> Arc<tokio::sync::Notify> {
+        self.wake.clone()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

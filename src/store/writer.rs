@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::StoreError;
 use super::rows::{AlertRow, DeliveryRow, EventRow, OutboxRow, SilenceRow};
@@ -54,7 +54,7 @@ impl Queue {
     }
 }
 
-pub(super) fn spawn<DB>(pool: Pool<DB>, engine: Arc<Engine>) -> Queue
+pub(super) fn spawn<DB>(pool: Pool<DB>, engine: Arc<Engine>, wake: Arc<Notify>) -> Queue
 where
     DB: Dialect,
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
@@ -84,6 +84,7 @@ where
             }
             match commit(&pool, &engine, &jobs).await {
                 Ok(ids) => {
+                    wake.notify_one();
                     for (job, ids) in jobs.into_iter().zip(ids) {
                         let _ = job.reply.send(Ok(ids));
                     }
@@ -92,6 +93,9 @@ where
                     tracing::warn!(error = %e, requests = jobs.len(), "batch failed; committing its requests one by one");
                     for job in jobs {
                         let one = commit(&pool, &engine, std::slice::from_ref(&job)).await;
+                        if one.is_ok() {
+                            wake.notify_one();
+                        }
                         let _ = job.reply.send(one.map(|mut ids| ids.remove(0)));
                     }
                 }

@@ -11,7 +11,9 @@
 pub mod dingtalk;
 mod error;
 pub mod feishu;
+pub mod links;
 pub mod timestamp;
+pub mod webhook;
 pub mod wecom;
 
 pub use error::VerifyError;

@@ -78,6 +78,18 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub recorder: Arc<Recorder>,
     pub dir: tempfile::TempDir,
+    pub server: actix_web::dev::ServerHandle,
+}
+
+impl TestApp {
+    /// Stops the server and its delivery worker, and hands back the directory
+    /// (config, certificate, database) for a restart with [`spawn_app_in`].
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.server.stop(false).await;
+        // Let the aborted delivery task unwind before the store is reused.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        self.dir
+    }
 }
 
 /// The full test config: every platform configured, TLS with a generated cert.
@@ -146,10 +158,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawns a server with the test config after `tweak` has adjusted it.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_in(tempfile::tempdir().unwrap(), tweak).await
+}
+
+/// Spawns a server in `dir`: a new one, or the one a stopped app used (same
+/// database, same certificate).
+pub async fn spawn_app_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         ackbot::telemetry::init("debug");
     }
-    let dir = tempfile::tempdir().unwrap();
     let mut config = Config::from_toml(&test_config_toml(dir.path()), "test", &|_| None).unwrap();
     config.storage.url = ackbot::config::Secret::new(storage_url(dir.path()).await);
     tweak(&mut config);
@@ -159,12 +176,14 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         .unwrap();
     let address = format!("{}://127.0.0.1:{}", app.scheme(), app.port());
     let client = client_trusting(&dir.path().join("certs/server.crt"));
+    let server = app.handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client,
         recorder,
         dir,
+        server,
     }
 }
 

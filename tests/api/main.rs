@@ -3,10 +3,12 @@
 
 mod alerts;
 mod cli;
+mod delivery;
 mod dingtalk;
 mod engine;
 mod feishu;
 mod helpers;
+mod mockbot;
 mod server;
 mod silences;
 mod store;

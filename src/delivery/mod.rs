@@ -1,0 +1,326 @@
+//! The delivery worker: turns due outbox rows into messages and records what
+//! became of each. Rows are claimed with a lease (`Store::claim_due`; `FOR
+//! UPDATE SKIP LOCKED` on PostgreSQL), so several replicas share the work and
+//! a row whose worker died is claimed again when its lease ends.
+//!
+//! For each channel, the claimed rows are grouped into messages
+//! ([`compose`]), fitted into the channel's rate budget ([`limits`]; a digest
+//! when the budget is short, a deferral when it is spent), sent, and
+//! finished: `sent`; retried with backoff ([`backoff`]) on transient errors
+//! until `[delivery] give_up_after`, then `dead`; `failed` at once on a
+//! permanent refusal. Nothing is dropped: every end state stays in the
+//! outbox and shows in the API.
+//!
+//! Delivery is at least once: a crash between the platform's answer and the
+//! commit of `sent` sends that message again after the lease (Feishu app
+//! messages carry a `uuid` that Feishu de-duplicates for an hour).
+
+pub mod backoff;
+pub mod compose;
+pub mod limits;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+
+use crate::config::{Config, DeliveryConfig, Secret};
+use crate::engine::NoticeKind;
+use crate::outbound::cards::{Action, ActionLinks, Item, Message};
+use crate::outbound::{Channel, SendError};
+use crate::store::{Claimed, Outcome, Store};
+use compose::Planned;
+use limits::Limits;
+
+/// Rows claimed per round: few enough that their lease covers sending them
+/// all, even when every send runs into the timeout.
+const BATCH: u32 = 64;
+/// Alerts listed by name in a digest; the rest are counted.
+const DIGEST_LISTED: usize = 10;
+/// Sends in flight per channel.
+const IN_FLIGHT: usize = 8;
+/// How often to look for rows that fell due without a commit waking us
+/// (group_wait timers, retries, other replicas' rows).
+const POLL: Duration = Duration::from_millis(500);
+
+/// Signs `/a/{token}` links for cards whose buttons are URLs.
+#[derive(Clone)]
+pub struct LinkSigner {
+    pub public_url: String,
+    pub secret: Secret,
+    pub ttl: chrono::Duration,
+}
+
+impl LinkSigner {
+    pub fn from_config(config: &Config) -> Option<Self> {
+        let links = config.links.as_ref()?;
+        let public_url = config.server.public_url.as_ref()?;
+        Some(Self {
+            public_url: public_url.trim_end_matches('/').to_string(),
+            secret: links.secret.clone(),
+            ttl: chrono::Duration::from_std(links.ttl).unwrap_or(chrono::Duration::hours(24)),
+        })
+    }
+
+    pub fn links(&self, alert_id: &str, now: DateTime<Utc>) -> ActionLinks {
+        let expires = (now + self.ttl).timestamp();
+        let url = |a: Action| {
+            let token = crate::verify::links::sign(
+                self.secret.expose().as_bytes(),
+                alert_id,
+                a.as_str(),
+                expires,
+            );
+            format!("{}/a/{token}", self.public_url)
+        };
+        ActionLinks {
+            ack: url(Action::Ack),
+            silence: url(Action::Silence),
+            resolve: url(Action::Resolve),
+        }
+    }
+}
+
+pub struct Delivery {
+    store: Arc<dyn Store>,
+    channels: HashMap<String, Arc<dyn Channel>>,
+    limits: HashMap<String, Limits>,
+    links: Option<LinkSigner>,
+    config: DeliveryConfig,
+    worker: String,
+}
+
+impl Delivery {
+    pub fn new(
+        store: Arc<dyn Store>,
+        channels: HashMap<String, Arc<dyn Channel>>,
+        config: &Config,
+    ) -> Self {
+        let limits = config
+            .channels
+            .iter()
+            .map(|c| (c.name.clone(), Limits::new(c.rates())))
+            .collect();
+        Self {
+            store,
+            channels,
+            limits,
+            links: LinkSigner::from_config(config),
+            config: config.delivery.clone(),
+            worker: format!("{}-{}", std::process::id(), crate::store::new_id()),
+        }
+    }
+
+    /// Runs until the process ends.
+    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        let this = Arc::new(self);
+        tokio::spawn(async move { this.run().await })
+    }
+
+    /// Long enough for a round in which every send times out (BATCH rows,
+    /// IN_FLIGHT at a time, plus a token fetch); a dead worker's rows wait
+    /// this long before another worker takes them.
+    fn lease(&self) -> chrono::Duration {
+        let rounds = BATCH.div_ceil(IN_FLIGHT as u32) + 1;
+        chrono::Duration::from_std(self.config.timeout * rounds + Duration::from_secs(5))
+            .expect("bounded timeout")
+    }
+
+    async fn run(self: Arc<Self>) {
+        let wake = self.store.wake();
+        loop {
+            match self.round().await {
+                Ok(0) => {
+                    tokio::select! {
+                        _ = wake.notified() => {}
+                        _ = tokio::time::sleep(POLL) => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "delivery: cannot claim outbox rows");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Claims what is due and sends it. Returns the rows claimed.
+    pub async fn round(&self) -> Result<usize, crate::store::StoreError> {
+        let now = Utc::now();
+        let rows = self
+            .store
+            .claim_due(&self.worker, BATCH, self.lease(), now)
+            .await?;
+        let claimed = rows.len();
+        let mut by_channel: BTreeMap<String, Vec<Claimed>> = BTreeMap::new();
+        for row in rows {
+            by_channel.entry(row.channel.clone()).or_default().push(row);
+        }
+        let rounds = by_channel
+            .into_iter()
+            .map(|(channel, rows)| self.channel_round(channel, rows, now));
+        futures_util::future::join_all(rounds).await;
+        Ok(claimed)
+    }
+
+    async fn channel_round(&self, name: String, rows: Vec<Claimed>, now: DateTime<Utc>) {
+        let Some(channel) = self.channels.get(&name).cloned() else {
+            let error = format!("channel `{name}` is not configured (any more)");
+            self.finish(&rows, Outcome::Failed { dead: false, error }, now)
+                .await;
+            return;
+        };
+        let messages = compose::group(rows);
+        let (budget, wait) = match self.limits.get(&name) {
+            Some(l) => l.take(messages.len()),
+            None => (messages.len(), None),
+        };
+        let (planned, deferred) = compose::fit(messages, budget);
+        if !deferred.is_empty() {
+            let wait = wait.unwrap_or(Duration::from_secs(1));
+            let at = now + chrono::Duration::from_std(wait).unwrap_or_default();
+            tracing::info!(channel = %name, rows = deferred.len(), wait_ms = wait.as_millis() as u64, "rate budget spent: deferred");
+            self.finish(&deferred, Outcome::Deferred { at }, now).await;
+        }
+        futures_util::stream::iter(planned)
+            .map(|p| self.send_one(channel.as_ref(), p))
+            .buffer_unordered(IN_FLIGHT)
+            .collect::<Vec<()>>()
+            .await;
+    }
+
+    async fn send_one(&self, channel: &dyn Channel, planned: Planned) {
+        let now = Utc::now();
+        let message = match self.message(&planned, now).await {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                let error = "the alert no longer exists".to_string();
+                self.finish(&planned.rows, Outcome::Failed { dead: false, error }, now)
+                    .await;
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "delivery: cannot read the alerts of a message");
+                return; // the lease ends and the rows are claimed again
+            }
+        };
+        let key = format!(
+            "ackbot-{}",
+            planned.rows.iter().map(|r| r.id).min().unwrap_or_default()
+        );
+        let result = channel.send(&message, &key).await;
+        let attempts = planned.rows.iter().map(|r| r.attempts).max().unwrap_or(1);
+        let outcome = match result {
+            Ok(sent) => {
+                tracing::info!(
+                    channel = channel.name(),
+                    rows = planned.rows.len(),
+                    digest = planned.digest,
+                    attempts,
+                    "delivered"
+                );
+                Outcome::Sent {
+                    message_id: sent.message_id,
+                }
+            }
+            Err(SendError::Permanent { message }) => {
+                tracing::warn!(channel = channel.name(), rows = planned.rows.len(), error = %message, "delivery refused for good: failed");
+                Outcome::Failed {
+                    dead: false,
+                    error: message,
+                }
+            }
+            Err(SendError::Transient {
+                message,
+                retry_after,
+            }) => {
+                let oldest = planned
+                    .rows
+                    .iter()
+                    .map(|r| r.created_at)
+                    .min()
+                    .unwrap_or_default();
+                let give_up = chrono::Duration::from_std(self.config.give_up_after)
+                    .unwrap_or(chrono::Duration::hours(24));
+                if now.timestamp_millis() - oldest >= give_up.num_milliseconds() {
+                    tracing::error!(channel = channel.name(), rows = planned.rows.len(), error = %message, "delivery kept failing: dead");
+                    Outcome::Failed {
+                        dead: true,
+                        error: message,
+                    }
+                } else {
+                    let wait = backoff::delay(
+                        attempts,
+                        retry_after,
+                        self.config.max_backoff,
+                        backoff::jitter(),
+                    );
+                    tracing::warn!(channel = channel.name(), rows = planned.rows.len(), attempts, retry_in_ms = wait.as_millis() as u64, error = %message, "delivery failed; will retry");
+                    Outcome::Retry {
+                        at: now + chrono::Duration::from_std(wait).unwrap_or_default(),
+                        error: message,
+                    }
+                }
+            }
+        };
+        self.finish(&planned.rows, outcome, now).await;
+    }
+
+    /// The message for planned rows, reading each alert as it is now.
+    async fn message(
+        &self,
+        planned: &Planned,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Message>, crate::store::StoreError> {
+        let mut ids: Vec<&str> = Vec::new();
+        for r in &planned.rows {
+            if !ids.contains(&r.alert_id.as_str()) {
+                ids.push(&r.alert_id);
+            }
+        }
+        let listed = if planned.digest {
+            ids.len().min(DIGEST_LISTED)
+        } else {
+            ids.len()
+        };
+        let mut items = Vec::with_capacity(listed);
+        for id in &ids[..listed] {
+            if let Some(alert) = self.store.get(id).await? {
+                let links = self.links.as_ref().map(|l| l.links(&alert.id, now));
+                items.push(Item { alert, links });
+            }
+        }
+        if items.is_empty() {
+            return Ok(None);
+        }
+        let first = &planned.rows[0];
+        let same_kind = planned.rows.iter().all(|r| r.kind == first.kind);
+        let kind = match NoticeKind::parse(&first.kind) {
+            Some(k) if same_kind => k,
+            _ => NoticeKind::Firing,
+        };
+        Ok(Some(Message {
+            kind,
+            items,
+            omitted: ids.len() - listed,
+            occurrences: planned
+                .rows
+                .iter()
+                .map(|r| r.occurrences)
+                .max()
+                .unwrap_or(1),
+            now,
+        }))
+    }
+
+    async fn finish(&self, rows: &[Claimed], outcome: Outcome, now: DateTime<Utc>) {
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        if let Err(e) = self.store.finish(&ids, &outcome, now).await {
+            // The lease ends and the rows are claimed again: at least once.
+            tracing::error!(error = %e, rows = ids.len(), "delivery: cannot record the outcome");
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! What a notification says, rendered per platform. Pure functions from a
+//! [`Message`] to the JSON (or text) each platform accepts, so the wording is
+//! the same everywhere and every renderer is unit-tested without a network.
+//!
+//! Every renderer keeps its output under the platform's size limit by
+//! truncating the alert content (and then listed alerts) with a visible
+//! "…truncated", never by failing.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::Severity;
+use crate::engine::NoticeKind;
+use crate::store::AlertRecord;
+
+pub mod dingtalk;
+pub mod email;
+pub mod feishu;
+pub mod slack;
+pub mod text;
+pub mod webhook;
+pub mod wecom;
+
+/// The action buttons of a card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Ack,
+    /// Silence for one hour.
+    Silence,
+    Resolve,
+}
+
+impl Action {
+    pub const ALL: [Action; 3] = [Action::Ack, Action::Silence, Action::Resolve];
+
+    /// The value carried by callback buttons and signed links.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ack => "ack",
+            Self::Silence => "silence_1h",
+            Self::Resolve => "resolve",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Ack => "Acknowledge",
+            Self::Silence => "Silence 1h",
+            Self::Resolve => "Resolve",
+        }
+    }
+}
+
+/// Signed `/a/{token}` URLs for one alert, one per action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionLinks {
+    pub ack: String,
+    pub silence: String,
+    pub resolve: String,
+}
+
+impl ActionLinks {
+    pub fn get(&self, action: Action) -> &str {
+        match action {
+            Action::Ack => &self.ack,
+            Action::Silence => &self.silence,
+            Action::Resolve => &self.resolve,
+        }
+    }
+}
+
+/// One alert as a card shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub alert: AlertRecord,
+    /// Signed action links; `None` when `[links]` or `server.public_url` is not
+    /// configured (then link-button platforms show no buttons).
+    pub links: Option<ActionLinks>,
+}
+
+/// One message to send: a notice about one alert, or a group/digest of several.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub kind: NoticeKind,
+    /// At least one. The first is the headline alert.
+    pub items: Vec<Item>,
+    /// Alerts folded into this message but not listed ("12 more alerts").
+    pub omitted: usize,
+    /// Occurrences in the aggregation window (for `Aggregated`).
+    pub occurrences: i64,
+    pub now: DateTime<Utc>,
+}
+
+/// The colour family of a card: platforms name them differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Red,
+    Orange,
+    Yellow,
+    Blue,
+    Green,
+}
+
+impl Message {
+    /// Resolved is green; otherwise the headline alert's severity decides.
+    pub fn tone(&self) -> Tone {
+        if self.kind == NoticeKind::Resolved {
+            return Tone::Green;
+        }
+        match self.items[0].alert.severity {
+            Severity::Critical => Tone::Red,
+            Severity::Error => Tone::Orange,
+            Severity::Warning => Tone::Yellow,
+            Severity::Info => Tone::Blue,
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! Delivery end to end: an alert posted to the real server reaches a local
+//! mock of the platform (`mockbot`), which checks the signature exactly as
+//! the platform does and answers like it. Each test asserts what arrived, how
+//! many times, and the outcome recorded in `GET /api/v1/alerts/{id}`.
+
+use std::time::Duration;
+
+use ackbot::config::{ChannelConfig, Config};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::mockbot::{MockBot, Reply};
+
+/// Generous: a restarted server waits for the dead worker's leases (about
+/// 12 s with the 800 ms timeout these tests use).
+const WAIT: Duration = Duration::from_secs(30);
+
+fn channel(toml_text: &str) -> ChannelConfig {
+    toml::from_str(toml_text).unwrap()
+}
+
+/// One channel, every alert to it at once, and retries that stay short.
+fn with_channel(c: ChannelConfig) -> impl FnOnce(&mut Config) {
+    move |config: &mut Config| {
+        config.channels = vec![c];
+        config.delivery.max_backoff = Duration::from_secs(1);
+        config.delivery.timeout = Duration::from_millis(800);
+        config.validate().unwrap();
+    }
+}
+
+async fn post(app: &TestApp, alert: Value) -> String {
+    let res = app.post_alerts(&alert).await;
+    assert_eq!(res.status(), 202);
+    res.json::<Value>().await.unwrap()["ids"][0]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Polls the alert until its deliveries satisfy `done`; returns them.
+async fn deliveries_until(app: &TestApp, id: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let d = app.get_json(&format!("/api/v1/alerts/{id}")).await["deliveries"]
+            .as_array()
+            .unwrap()
+            .clone();
+        if done(&d) {
+            return d;
+        }
+        assert!(std::time::Instant::now() < deadline, "deliveries: {d:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn settled(d: &[Value]) -> bool {
+    !d.is_empty() && d.iter().all(|d| d["status"] != "pending")
+}
+
+#[tokio::test]
+async fn a_signed_feishu_card_arrives_and_is_recorded_sent() {
+    let mock = MockBot::feishu_bot(Some("feishu-bot-secret")).await;
+    let app = spawn_app_with(with_channel(channel(&format!(
+        "name = \"ops\"\ntype = \"feishu_bot\"\nurl = \"{}\"\nsecret = \"feishu-bot-secret\"",
+        mock.url()
+    ))))
+    .await;
+    let id = post(
+        &app,
+        json!({"title": "Payment DB unreachable", "severity": "critical", "service": "payment",
+               "trace_id": "trace-7f3a"}),
+    )
+    .await;
+    let got = mock.wait_for(1, WAIT).await;
+    assert!(got[0].verified, "{:?}", got[0].rejection);
+    assert_eq!(got[0].body["msg_type"], "interactive");
+    let card = got[0].body["card"].to_string();
+    assert!(card.contains("Payment DB unreachable"), "{card}");
+    assert!(card.contains("trace-7f3a"), "{card}");
+    let d = deliveries_until(&app, &id, settled).await;
+    assert_eq!(d[0]["status"], "sent");
+    assert_eq!(d[0]["channel"], "ops");
+    assert_eq!(d[0]["attempts"], 1);
+    assert_eq!(mock.received().len(), 1, "sent once");
+}
+
+#[tokio::test]
+async fn a_500_is_retried_then_delivered_once() {
+    let mock = MockBot::webhook(Some("hook-secret")).await;
+    mock.script([Reply::Status(500)]);
+    let app = spawn_app_with(with_channel(channel(&format!(
+        "name = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\nsecret = \"hook-secret\"",
+        mock.url()
+    ))))
+    .await;
+    let id = post(&app, json!({"title": "disk full"})).await;
+    let d = deliveries_until(&app, &id, settled).await;
+    assert_eq!(d[0]["status"], "sent");
+    assert_eq!(d[0]["attempts"], 2);
+    let got = mock.received();
+    assert_eq!(got.iter().map(|r| r.status).collect::<Vec<_>>(), [500, 200]);
+    assert!(got.iter().all(|r| r.verified));
+    assert_eq!(got[1].body["alerts"][0]["title"], "disk full");
+}
+
+#[tokio::test]
+async fn a_429_is_retried_no_sooner_than_retry_after() {
+    let mock = MockBot::slack().await;
+    mock.script([Reply::RetryAfter(429, 1)]);
+    let app = spawn_app_with(with_channel(channel(&format!(
+        "name = \"slack\"\ntype = \"slack\"\nurl = \"{}\"",
+        mock.url()
+    ))))
+    .await;
+    let id = post(&app, json!({"title": "latency high"})).await;
+    let got = mock.wait_for(2, WAIT).await;
+    let gap = got[1].at - got[0].at;
+    assert!(gap >= Duration::from_millis(950), "retried after {gap:?}");
+    let d = deliveries_until(&app, &id, settled).await;
+    assert_eq!(
+        (d[0]["status"].as_str(), d[0]["attempts"].as_i64()),
+        (Some("sent"), Some(2))
+    );
+}
+
+#[tokio::test]
+async fn dingtalk_rate_limit_errcode_in_a_200_is_retried() {
+    let mock = MockBot::dingtalk_bot("SECdingtalk-secret").await;
+    mock.script([Reply::errcode(
+        130101,
+        "send too fast, exceed 20 times per minute",
+    )]);
+    let app = spawn_app_with(with_channel(channel(&format!(
+        "name = \"dd\"\ntype = \"dingtalk_bot\"\nurl = \"{}\"\nsecret = \"SECdingtalk-secret\"\nrate_per_minute = 0",
+        mock.url()
+    ))))
+    .await;
+    let id = post(&app, json!({"title": "queue backlog", "severity": "error"})).await;
+    let got = mock.wait_for(2, WAIT).await;
+    assert!(got.iter().all(|r| r.verified));
+    let d = deliveries_until(&app, &id, settled).await;
+    assert_eq!(d[0]["status"], "sent");
+    assert_eq!(d[0]["attempts"], 2);
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_is_not_retried_and_says_why() {
+    let mock = MockBot::dingtalk_bot("SECright-secret").await;
+    // ackbot signs with the wrong secret: DingTalk answers 310000 in a 200.
+    let app = spawn_app_with(with_channel(channel(&format!(
+        "name = \"dd\"\ntype = \"dingtalk_bot\"\nurl = \"{}\"\nsecret = \"SECwrong-secret\"",
+        mock.url()
+    ))))
+    .await;
+    let id = post(&app, json!({"title": "cert expiring"})).await;
+    let d = deliveries_until(&app, &id, settled).await;
+    assert_eq!(d[0]["status"], "failed");
+    assert_eq!(d[0]["attempts"], 1);
+    assert!(
+        d[0]["last_error"].as_str().unwrap().contains("310000"),
+        "{}",
+        d[0]["last_error"]
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got = mock.received();
+    assert_eq!(got.len(), 1, "not retried");
+    assert!(!got[0].verified);
+}
+
+#[tokio::test]
+async fn a_timeout_is_retried() {
+    let mock = MockBot::wecom_bot().await;
+    mock.script([Reply::Delay(Duration::from_secs(3))]);
+    let app = spawn_app_with(with_channel(channel(&format!(
+        "name = \"wx\"\ntype = \"wecom_bot\"\nurl = \"{}\"\nrate_per_minute = 0",
+        mock.url()
+    ))))
+    .await;
+    let id = post(&app, json!({"title": "slow disk"})).await;
+    let d = deliveries_until(&app, &id, settled).await;
+    assert_eq!(d[0]["status"], "sent");
+    assert_eq!(d[0]["attempts"], 2);
+    assert!(d[0]["last_error"].is_null());
+    assert_eq!(mock.received().len(), 2);
+}
+
+#[tokio::test]
+async fn feishu_app_fetches_one_token_and_refreshes_it_when_feishu_says_it_expired() {
+    let mock = MockBot::feishu_app("cli_test", "app-secret-value").await;
+    let app = spawn_app_with(|c: &mut Config| {
+        let feishu = c.feishu.as_mut().unwrap();
+        feishu.app_id = Some("cli_test".into());
+        feishu.app_secret = Some(ackbot::config::Secret::new("app-secret-value"));
+        feishu.api_base = mock.url();
+        with_channel(channel(
+            "name = \"app\"\ntype = \"feishu_app\"\nchat_id = \"oc_test\"\nrate_per_second = 0",
+        ))(c);
+    })
+    .await;
+    let first = post(&app, json!({"title": "one", "severity": "critical"})).await;
+    let second = post(&app, json!({"title": "two", "severity": "critical"})).await;
+    mock.wait_for(2, WAIT).await;
+    assert_eq!(mock.token_fetches(), 1, "one token shared");
+    mock.expire_token();
+    let third = post(&app, json!({"title": "three", "severity": "critical"})).await;
+    for id in [&first, &second, &third] {
+        let d = deliveries_until(&app, id, settled).await;
+        assert_eq!(d[0]["status"], "sent", "{id}");
+    }
+    assert_eq!(mock.token_fetches(), 2, "refreshed once after the expiry");
+    let delivered = mock.delivered();
+    assert_eq!(delivered.len(), 3);
+    // Callback buttons on app cards: the value names the action and the alert.
+    let content = delivered[0].body["content"].as_str().unwrap();
+    assert!(content.contains("\"callback\""), "{content}");
+}
+
+#[tokio::test]
+async fn pending_deliveries_survive_a_restart_and_arrive_once() {
+    let mock = MockBot::webhook(None).await;
+    // First life: the channel's URL refuses connections, so every send fails
+    // and waits for its retry.
+    let dead = "http://127.0.0.1:9/hook";
+    let app = spawn_app_with(with_channel(channel(&format!(
+        "name = \"hook\"\ntype = \"webhook\"\nurl = \"{dead}\""
+    ))))
+    .await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(post(&app, json!({"title": format!("restart {i}")})).await);
+    }
+    for id in &ids {
+        deliveries_until(&app, id, |d| {
+            d.iter().any(|d| d["attempts"].as_i64() >= Some(1))
+        })
+        .await;
+    }
+    let dir = app.stop().await;
+    // Second life, same database: the same channel now reaches the mock.
+    let app = spawn_app_in(
+        dir,
+        with_channel(channel(&format!(
+            "name = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"",
+            mock.url()
+        ))),
+    )
+    .await;
+    for id in &ids {
+        let d = deliveries_until(&app, id, settled).await;
+        assert_eq!(d[0]["status"], "sent");
+    }
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let mut titles: Vec<String> = mock
+        .received()
+        .iter()
+        .flat_map(|r| r.body["alerts"].as_array().unwrap().clone())
+        .map(|a| a["title"].as_str().unwrap().to_string())
+        .collect();
+    titles.sort();
+    assert_eq!(
+        titles,
+        (0..5).map(|i| format!("restart {i}")).collect::<Vec<_>>(),
+        "each exactly once"
+    );
+}
+
+#[tokio::test]
+async fn a_burst_never_exceeds_the_rate_and_every_alert_is_in_a_digest() {
+    let mock = MockBot::webhook(None).await;
+    // 40 per minute: one send every 1.5 s.
+    let app = spawn_app_with(with_channel(channel(&format!(
+        "name = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\nrate_per_minute = 40",
+        mock.url()
+    ))))
+    .await;
+    let alerts: Vec<Value> = (0..200)
+        .map(|i| json!({"title": format!("burst {i}"), "severity": "warning"}))
+        .collect();
+    for chunk in alerts.chunks(20) {
+        assert_eq!(app.post_alerts(&json!(chunk)).await.status(), 202);
+    }
+    // Every alert is represented: listed, or counted in `omitted`.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let got = mock.received();
+        let represented: u64 = got
+            .iter()
+            .map(|r| {
+                r.body["alerts"].as_array().unwrap().len() as u64
+                    + r.body["omitted"].as_u64().unwrap()
+            })
+            .sum();
+        if represented >= 200 {
+            assert_eq!(represented, 200, "each alert once");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{represented} of 200 after {} sends",
+            got.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let got = mock.received();
+    assert!(
+        got.len() <= 4,
+        "{} sends for 200 alerts: digests expected",
+        got.len()
+    );
+    for pair in got.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(
+            gap >= Duration::from_millis(1400),
+            "two sends {gap:?} apart at 40/min"
+        );
+    }
+}
