@@ -36,7 +36,9 @@ pub struct ChannelConfig {
     pub secret: Option<Secret>,
     /// feishu_app: the chat to post into (`oc_…`).
     pub chat_id: Option<String>,
-    /// email: `smtps://user:pass@host:465` or `smtp://…:587` (STARTTLS).
+    /// email: `smtps://user:pass@host:465` (TLS) or
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS). Plain `smtp://`
+    /// is accepted only for a relay on this machine (localhost, 127.0.0.1).
     pub smtp_url: Option<Secret>,
     pub from: Option<String>,
     #[serde(default)]
@@ -122,6 +124,23 @@ fn is_http_url(s: &str) -> bool {
     s.starts_with("https://") || s.starts_with("http://")
 }
 
+/// Encrypted, or plain to this machine only (credentials travel in it).
+fn smtp_url_is_safe(url: &str) -> bool {
+    if url.starts_with("smtps://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("smtp://") else {
+        return false;
+    };
+    if rest.contains("tls=required") {
+        return true;
+    }
+    let host_port = rest.rsplit('@').next().unwrap_or(rest);
+    let host = host_port.split(['/', '?']).next().unwrap_or_default();
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+}
+
 /// Checks channels and routes together (routes name channels).
 pub fn validate(
     channels: &[ChannelConfig],
@@ -203,6 +222,18 @@ pub fn validate(
                 "channels.smtp_url",
                 format!("channel `{}` (email) needs smtp_url, from and to", c.name),
             ));
+        }
+        if let Some(url) = &c.smtp_url {
+            if !smtp_url_is_safe(url.expose()) {
+                return Err(invalid(
+                    "channels.smtp_url",
+                    format!(
+                        "channel `{}`: use smtps://… or smtp://…?tls=required; plain smtp:// \
+                         only to a relay on localhost",
+                        c.name
+                    ),
+                ));
+            }
         }
     }
     for (i, r) in routes.iter().enumerate() {

@@ -249,9 +249,23 @@ fn routing_mistakes_name_the_key() {
             "[[channels]]\nname = \"has space\"\ntype = \"slack\"\nurl = \"https://x\"".to_string(),
             "channels.name",
         ),
+        (
+            "[[channels]]\nname = \"m\"\ntype = \"email\"\nfrom = \"a@b\"\nto = [\"c@d\"]\nsmtp_url = \"smtp://u:p@mail.example.com:587\"".to_string(),
+            "channels.smtp_url",
+        ),
     ];
     for (text, key) in cases {
         let msg = load(&text).map(|_| ()).unwrap_err().to_string();
         assert!(msg.contains(key), "{key}: {msg}");
+    }
+    for fine in [
+        "smtp://u:p@mail.example.com:587?tls=required",
+        "smtp://127.0.0.1:2525",
+        "smtp://localhost",
+    ] {
+        let text = format!(
+            "[[channels]]\nname = \"m\"\ntype = \"email\"\nfrom = \"a@b\"\nto = [\"c@d\"]\nsmtp_url = \"{fine}\""
+        );
+        assert!(load(&text).is_ok(), "{fine}");
     }
 }

@@ -1,4 +1,4 @@
-//! The `ackbot` binary's `check-config`: exit codes and what it prints.
+//! The `ackbot` binary's `check-config` and `send`: exit codes and what they print.
 
 use std::process::Command;
 
@@ -81,5 +81,73 @@ fn the_example_config_is_valid() {
         Some(0),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs `ackbot send` with a config (the mock must keep running: the command
+/// is run on a blocking thread while the test's runtime serves the mock).
+async fn send(toml: String, args: &[&str]) -> (i32, String, String) {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ackbot.toml");
+        std::fs::write(&path, toml).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_ackbot"))
+            .arg("send")
+            .arg("--config")
+            .arg(&path)
+            .args(&args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn send_delivers_one_test_alert_and_prints_the_platform_answer() {
+    let mock = crate::mockbot::MockBot::dingtalk_bot("SECsend-secret").await;
+    let toml = format!(
+        "[[channels]]\nname = \"dd\"\ntype = \"dingtalk_bot\"\nurl = \"{}\"\nsecret = \"SECsend-secret\"\n",
+        mock.url()
+    );
+    let (code, out, err) = send(
+        toml.clone(),
+        &[
+            "--channel",
+            "dd",
+            "--title",
+            "hello from ackbot",
+            "--severity",
+            "warning",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("\"errcode\":0"),
+        "prints DingTalk's answer: {out}"
+    );
+    let got = mock.received();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].verified);
+    assert!(got[0].body.to_string().contains("hello from ackbot"));
+
+    // A refusal is reported with the platform's words and a failing status.
+    let wrong = toml.replace("SECsend-secret\"", "SECwrong\"");
+    let (code, _, err) = send(wrong, &["--channel", "dd"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("refused") && err.contains("310000"), "{err}");
+
+    let (code, _, err) = send(toml, &["--channel", "nope"]).await;
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no channel named `nope`") && err.contains("dd"),
+        "{err}"
     );
 }

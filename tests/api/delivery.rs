@@ -316,3 +316,141 @@ async fn a_burst_never_exceeds_the_rate_and_every_alert_is_in_a_digest() {
         );
     }
 }
+
+#[tokio::test]
+async fn two_hundred_alerts_to_dingtalk_stay_within_20_a_minute_and_all_are_represented() {
+    let mock = MockBot::dingtalk_bot("SECburst-secret").await;
+    let app = spawn_app_with(with_channel(channel(&format!(
+        "name = \"dd\"\ntype = \"dingtalk_bot\"\nurl = \"{}\"\nsecret = \"SECburst-secret\"",
+        mock.url()
+    ))))
+    .await;
+    let alerts: Vec<Value> = (0..200)
+        .map(|i| json!({"title": format!("burst {i}"), "severity": "error"}))
+        .collect();
+    for chunk in alerts.chunks(25) {
+        assert_eq!(app.post_alerts(&json!(chunk)).await.status(), 202);
+    }
+    let listed = regex::Regex::new(r"burst (\d+)\b").unwrap();
+    let more = regex::Regex::new(r"\*\*(\d+) more alerts\*\*").unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    let got = loop {
+        let got = mock.received();
+        let represented: usize = got
+            .iter()
+            .map(|r| {
+                let text = r.body.to_string();
+                let names: std::collections::BTreeSet<&str> =
+                    listed.find_iter(&text).map(|m| m.as_str()).collect();
+                let counted: usize = more
+                    .captures_iter(&text)
+                    .map(|c| c[1].parse::<usize>().unwrap())
+                    .sum();
+                names.len() + counted
+            })
+            .sum();
+        if represented >= 200 {
+            assert_eq!(represented, 200, "each alert once");
+            break got;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{represented} of 200 represented after {} sends",
+            got.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(got.iter().all(|r| r.verified), "every request signed right");
+    // 20 per minute, sent evenly: 3 s apart, so no minute ever holds more.
+    for pair in got.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(gap >= Duration::from_millis(2900), "sends {gap:?} apart");
+    }
+    let first = got[0].at;
+    let in_first_minute = got
+        .iter()
+        .filter(|r| r.at - first < Duration::from_secs(60))
+        .count();
+    assert!(in_first_minute <= 20);
+}
+
+/// The smallest SMTP server lettre will talk to (plain, on localhost): it
+/// answers every command and keeps each message's DATA.
+async fn fake_smtp() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mails = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = mails.clone();
+    tokio::spawn(async move {
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            let mails = kept.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 fake ESMTP\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(body) = data.as_mut() {
+                        if line == "." {
+                            mails.lock().unwrap().push(data.take().unwrap());
+                            write.write_all(b"250 2.0.0 queued\r\n").await.unwrap();
+                        } else {
+                            body.push_str(&line);
+                            body.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.split_whitespace().next().unwrap_or("").to_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 fake\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 end with .\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            return;
+                        }
+                        _ => b"250 OK\r\n",
+                    };
+                    write.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, mails)
+}
+
+#[tokio::test]
+async fn email_goes_out_over_smtp_with_subject_and_both_bodies() {
+    let (port, mails) = fake_smtp().await;
+    let app = spawn_app_with(with_channel(channel(&format!(
+        "name = \"mail\"\ntype = \"email\"\nsmtp_url = \"smtp://127.0.0.1:{port}\"\nfrom = \"ackbot@example.com\"\nto = [\"oncall@example.com\"]"
+    ))))
+    .await;
+    let id = post(
+        &app,
+        json!({"title": "Payment <DB> down", "severity": "critical", "service": "payment"}),
+    )
+    .await;
+    let d = deliveries_until(&app, &id, settled).await;
+    assert_eq!(d[0]["status"], "sent", "{d:#?}");
+    let mails = mails.lock().unwrap().clone();
+    assert_eq!(mails.len(), 1);
+    let mail = &mails[0];
+    assert!(
+        mail.contains("Subject: [CRITICAL] Payment <DB> down (payment)"),
+        "{mail}"
+    );
+    assert!(mail.contains("To: oncall@example.com"), "{mail}");
+    assert!(
+        mail.contains("text/plain") && mail.contains("text/html"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("Payment &lt;DB&gt; down"),
+        "HTML is escaped: {mail}"
+    );
+}
