@@ -185,26 +185,41 @@ impl Delivery {
             tracing::info!(channel = %name, rows = deferred.len(), wait_ms = wait.as_millis() as u64, "rate budget spent: deferred");
             self.finish(&deferred, Outcome::Deferred { at }, now).await;
         }
-        futures_util::stream::iter(planned)
+        let outcomes: Vec<(Vec<Claimed>, Outcome)> = futures_util::stream::iter(planned)
             .map(|p| self.send_one(channel.as_ref(), p))
             .buffer_unordered(IN_FLIGHT)
-            .collect::<Vec<()>>()
+            .filter_map(|o| async move { o })
+            .collect()
+            .await;
+        // One write for every plain success of the round; the rest one by one.
+        let mut sent = Vec::new();
+        for (rows, outcome) in outcomes {
+            match outcome {
+                Outcome::Sent { message_id: None } => sent.extend(rows),
+                other => self.finish(&rows, other, Utc::now()).await,
+            }
+        }
+        self.finish(&sent, Outcome::Sent { message_id: None }, Utc::now())
             .await;
     }
 
-    async fn send_one(&self, channel: &dyn Channel, planned: Planned) {
+    /// Sends one planned message; returns its rows and what became of them
+    /// (`None`: nothing to record, the lease will hand them out again).
+    async fn send_one(
+        &self,
+        channel: &dyn Channel,
+        planned: Planned,
+    ) -> Option<(Vec<Claimed>, Outcome)> {
         let now = Utc::now();
         let message = match self.message(&planned, now).await {
             Ok(Some(m)) => m,
             Ok(None) => {
                 let error = "the alert no longer exists".to_string();
-                self.finish(&planned.rows, Outcome::Failed { dead: false, error }, now)
-                    .await;
-                return;
+                return Some((planned.rows, Outcome::Failed { dead: false, error }));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "delivery: cannot read the alerts of a message");
-                return; // the lease ends and the rows are claimed again
+                return None;
             }
         };
         let key = format!(
@@ -266,7 +281,7 @@ impl Delivery {
                 }
             }
         };
-        self.finish(&planned.rows, outcome, now).await;
+        Some((planned.rows, outcome))
     }
 
     /// The message for planned rows, reading each alert as it is now.
@@ -317,6 +332,9 @@ impl Delivery {
     }
 
     async fn finish(&self, rows: &[Claimed], outcome: Outcome, now: DateTime<Utc>) {
+        if rows.is_empty() {
+            return;
+        }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         if let Err(e) = self.store.finish(&ids, &outcome, now).await {
             // The lease ends and the rows are claimed again: at least once.
