@@ -21,6 +21,7 @@ pub mod engine;
 pub mod inbound;
 pub mod ingest;
 pub mod interaction;
+pub mod metrics;
 pub mod outbound;
 pub mod replay;
 pub mod startup;

@@ -143,6 +143,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .get(health::readyz)
             .default_service(json_405()),
     )
+    .service(
+        web::resource("/metrics")
+            .get(health::metrics)
+            .default_service(json_405()),
+    )
     .configure(api::routes)
     .service(
         web::resource("/feishu/events")

@@ -335,6 +335,14 @@ impl Delivery {
         if rows.is_empty() {
             return;
         }
+        let counted = match &outcome {
+            Outcome::Sent { .. } => "sent",
+            Outcome::Retry { .. } => "retry",
+            Outcome::Failed { dead: true, .. } => "dead",
+            Outcome::Failed { dead: false, .. } => "failed",
+            Outcome::Deferred { .. } => "deferred",
+        };
+        crate::metrics::get().delivery(&rows[0].channel, counted, rows.len());
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         if let Err(e) = self.store.finish(&ids, &outcome, now).await {
             // The lease ends and the rows are claimed again: at least once.

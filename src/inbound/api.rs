@@ -130,6 +130,9 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
 
 async fn commit(store: &dyn Store, alerts: Vec<NewAlert>) -> Result<HttpResponse, ApiError> {
     let ids = store.ingest(alerts, Utc::now()).await?;
+    crate::metrics::get()
+        .alerts_accepted
+        .inc_by(ids.len() as u64);
     tracing::info!(accepted = ids.len(), "alerts committed");
     Ok(HttpResponse::Accepted().json(json!({"accepted": ids.len(), "ids": ids})))
 }

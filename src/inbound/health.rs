@@ -1,4 +1,4 @@
-//! Liveness and readiness for load balancers.
+//! Liveness and readiness for load balancers, metrics for Prometheus.
 
 use actix_web::HttpResponse;
 use serde_json::json;
@@ -20,6 +20,13 @@ pub async fn readyz(store: actix_web::web::Data<dyn crate::store::Store>) -> Htt
             }))
         }
     }
+}
+
+/// `GET /metrics`: the Prometheus text exposition.
+pub async fn metrics() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(crate::metrics::get().render())
 }
 
 /// JSON 404 for unknown paths.

@@ -166,6 +166,30 @@ async fn a_permanent_refusal_is_not_retried_and_says_why() {
     let got = mock.received();
     assert_eq!(got.len(), 1, "not retried");
     assert!(!got[0].verified);
+    // Counted for Prometheus (the registry is per process: at least this one).
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("ackbot_deliveries_total{")
+                && l.contains("channel=\"dd\"")
+                && l.contains("outcome=\"failed\"")
+        })
+        .unwrap_or_else(|| panic!("{metrics}"));
+    let n: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(n >= 1.0, "{line}");
+    assert!(
+        metrics.contains("ackbot_alerts_accepted_total"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
