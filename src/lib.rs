@@ -14,6 +14,7 @@
 //! - [`replay`]: remembers accepted callbacks so none is acted on twice.
 //! - [`startup`], [`tls`], [`telemetry`]: the server, its certificate, its logs.
 
+pub mod act;
 pub mod config;
 pub mod delivery;
 pub mod domain;

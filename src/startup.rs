@@ -13,7 +13,7 @@ use tracing_actix_web::TracingLogger;
 use crate::config::Config;
 use crate::inbound::api::{self, ApiTokens};
 use crate::inbound::{self, BodyLimit, Inbound, health};
-use crate::interaction::{InteractionHandler, Receipt};
+use crate::interaction::InteractionHandler;
 use crate::telemetry;
 use crate::tls::{self, CertOrigin};
 
@@ -27,20 +27,28 @@ pub struct Application {
 }
 
 impl Application {
-    /// Builds with the default interaction handler.
+    /// Builds with the interaction handler that acts on alerts.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        Self::build_with_handler(config, Arc::new(Receipt)).await
+        Self::build_with_handler(config, |acting| acting).await
     }
 
-    /// Opens storage (applying migrations), then binds and configures the server.
+    /// Opens storage (applying migrations), then binds and configures the
+    /// server. `decorate` receives the acting interaction handler and returns
+    /// the one the callbacks use (tests wrap it to record what arrives).
     pub async fn build_with_handler(
         config: Config,
-        handler: Arc<dyn InteractionHandler>,
+        decorate: impl FnOnce(Arc<dyn InteractionHandler>) -> Arc<dyn InteractionHandler>,
     ) -> anyhow::Result<Self> {
         let engine = crate::engine::Engine::from_config(&config);
         let store = crate::store::open(config.storage.url.expose(), engine)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open storage: {e}"))?;
+        let handler = decorate(Arc::new(crate::act::handler::ChatOps {
+            ops: crate::act::ops::Ops {
+                store: store.clone(),
+            },
+            allowed: crate::act::handler::Allowed::from_config(&config),
+        }));
         let addr = config.listen_addr()?;
         let listener =
             TcpListener::bind(addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;

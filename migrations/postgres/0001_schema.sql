@@ -85,3 +85,8 @@ CREATE TABLE notify_groups (
     group_key  TEXT NOT NULL,
     flush_at   BIGINT NOT NULL
 );
+
+CREATE TABLE used_links (
+    id          TEXT PRIMARY KEY,
+    expires_at  BIGINT NOT NULL
+);

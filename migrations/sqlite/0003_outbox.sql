@@ -49,3 +49,10 @@ CREATE TABLE notify_groups (
     group_key  TEXT NOT NULL,
     flush_at   INTEGER NOT NULL
 );
+
+-- Signed action links already used (`/a/{token}` acts once). Kept until the
+-- token's own expiry, after which the signature check refuses it anyway.
+CREATE TABLE used_links (
+    id          TEXT PRIMARY KEY,     -- SHA-256 of the token, hex
+    expires_at  INTEGER NOT NULL
+);

@@ -206,6 +206,11 @@ pub struct FeishuConfig {
     /// How far `X-Lark-Request-Timestamp` may be from our clock, either way.
     #[serde(default = "FeishuConfig::default_tolerance", with = "duration")]
     pub timestamp_tolerance: Duration,
+    /// Who may acknowledge, silence and resolve from this platform's chats
+    /// (user ids: Feishu open_id, DingTalk staff id, WeCom user id). Empty:
+    /// anyone in a chat the bot is in.
+    #[serde(default)]
+    pub allowed_users: Vec<String>,
 }
 
 impl FeishuConfig {
@@ -228,6 +233,11 @@ pub struct DingTalkConfig {
     /// DingTalk documents one hour.
     #[serde(default = "DingTalkConfig::default_tolerance", with = "duration")]
     pub timestamp_tolerance: Duration,
+    /// Who may acknowledge, silence and resolve from this platform's chats
+    /// (user ids: Feishu open_id, DingTalk staff id, WeCom user id). Empty:
+    /// anyone in a chat the bot is in.
+    #[serde(default)]
+    pub allowed_users: Vec<String>,
 }
 
 impl DingTalkConfig {
@@ -251,6 +261,11 @@ pub struct WeComConfig {
     /// WeCom documents no window; five minutes is the local policy.
     #[serde(default = "WeComConfig::default_tolerance", with = "duration")]
     pub timestamp_tolerance: Duration,
+    /// Who may acknowledge, silence and resolve from this platform's chats
+    /// (user ids: Feishu open_id, DingTalk staff id, WeCom user id). Empty:
+    /// anyone in a chat the bot is in.
+    #[serde(default)]
+    pub allowed_users: Vec<String>,
 }
 
 impl WeComConfig {

@@ -2,7 +2,8 @@
 //!
 //! The rules, in the order they are checked:
 //! - **Silenced**: an alert that an active silence covers is never notified;
-//!   its occurrences still count.
+//!   its occurrences still count, and once the silence ends the next firing
+//!   occurrence notifies again.
 //! - **Aggregation**: occurrences of one fingerprint are counted in a window
 //!   (default 60 s from the burst's first occurrence). The occurrence that
 //!   makes the count exceed the threshold (default 5) schedules one
@@ -137,6 +138,11 @@ impl Aggregation {
             }
         }
         if o.silenced {
+            // What people were told no longer holds once a silence hid the
+            // alert: when it ends, the next firing occurrence notifies again.
+            if t.notified == Some(AlertState::Firing) {
+                t.notified = None;
+            }
             return None;
         }
         let window_end = t.window_start.map(|s| s + self.window);
@@ -374,6 +380,22 @@ mod tests {
             None
         );
         assert_eq!(t.window_count, 2);
+        let after = t0() + Duration::hours(2);
+        let d = agg.decide(&mut t, &fire(Some(Firing)), REPEAT, after);
+        assert_eq!(d.map(|d| d.kind), Some(NoticeKind::Firing));
+    }
+
+    #[test]
+    fn a_silence_over_a_notified_alert_lets_it_notify_again_when_it_ends() {
+        let agg = Aggregation::default();
+        let mut t = Tracking::default();
+        agg.decide(&mut t, &fire(None), REPEAT, t0());
+        let during = Occurrence {
+            silenced: true,
+            ..fire(Some(Firing))
+        };
+        let t1 = t0() + Duration::minutes(10);
+        assert_eq!(agg.decide(&mut t, &during, REPEAT, t1), None);
         let after = t0() + Duration::hours(2);
         let d = agg.decide(&mut t, &fire(Some(Firing)), REPEAT, after);
         assert_eq!(d.map(|d| d.kind), Some(NoticeKind::Firing));

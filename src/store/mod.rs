@@ -270,6 +270,17 @@ pub trait Store: Send + Sync + 'static {
         outcome: &Outcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Ids of alerts whose id starts with `prefix` (lowercase hex), at most
+    /// `limit`, for short ids typed in chat.
+    async fn find_ids(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError>;
+    /// Records that a signed link was used; `false` if it already was. Rows
+    /// past `expires_at` may be forgotten.
+    async fn use_link(
+        &self,
+        link_id: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Notified after every commit that may have made outbox rows due, so
     /// the delivery worker need not poll to be quick.
     fn wake(&self) -> std::sync::Arc<tokio::sync::Notify>;

@@ -49,6 +49,10 @@ impl Dialect for Postgres {
         Cow::Owned(out)
     }
 
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+
     fn retryable(error: &sqlx::Error) -> bool {
         // unique_violation, serialization_failure, deadlock_detected
         error

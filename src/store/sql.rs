@@ -46,6 +46,9 @@ pub trait Dialect: Database {
     /// Returns `?` (a count) fresh `alerts.seq` values, one per row.
     const RESERVE_SEQS: &'static str;
 
+    /// Rows an `INSERT`/`UPDATE` changed.
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+
     /// The transaction lost a race with another writer (unique violation,
     /// deadlock, serialization failure) and should simply run again.
     fn retryable(error: &sqlx::Error) -> bool;
@@ -80,6 +83,7 @@ where
     for<'r> GroupRow: FromRow<'r, DB::Row>,
     for<'r> SeqRow: FromRow<'r, DB::Row>,
     for<'r> ClaimRow: FromRow<'r, DB::Row>,
+    for<'r> IdRow: FromRow<'r, DB::Row>,
 {
     /// Wraps migrated pools and starts the group-commit writer.
     pub(super) fn start(writer: Pool<DB>, reader: Pool<DB>, engine: Engine) -> Self {
@@ -413,6 +417,11 @@ pub struct ClaimRow {
 }
 
 #[derive(sqlx::FromRow)]
+pub struct IdRow {
+    id: String,
+}
+
+#[derive(sqlx::FromRow)]
 pub struct SeqRow {
     seq: i64,
 }
@@ -442,6 +451,7 @@ where
     for<'r> GroupRow: FromRow<'r, DB::Row>,
     for<'r> SeqRow: FromRow<'r, DB::Row>,
     for<'r> ClaimRow: FromRow<'r, DB::Row>,
+    for<'r> IdRow: FromRow<'r, DB::Row>,
 {
     async fn ingest(
         &self,
@@ -742,6 +752,44 @@ where
         }
         sqlx::query_with(&sql, args).execute(&self.writer).await?;
         Ok(())
+    }
+
+    async fn find_ids(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        // Only hex reaches LIKE, so `%` and `_` cannot widen the match.
+        if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(Vec::new());
+        }
+        let pattern = format!("{}%", prefix.to_ascii_lowercase());
+        let rows: Vec<IdRow> = sqlx::query_as(&DB::sql(
+            "SELECT id FROM alerts WHERE id LIKE ? ORDER BY id LIMIT ?",
+        ))
+        .bind(pattern)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
+    async fn use_link(
+        &self,
+        link_id: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(&DB::sql("DELETE FROM used_links WHERE expires_at < ?"))
+            .bind(to_ms(now))
+            .execute(&mut *tx)
+            .await?;
+        let inserted = sqlx::query(&DB::sql(
+            "INSERT INTO used_links (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+        ))
+        .bind(link_id.to_string())
+        .bind(to_ms(expires_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(DB::rows_affected(&inserted) == 1)
     }
 
     fn wake(&self) -> Arc<tokio::sync::Notify> {

@@ -33,6 +33,10 @@ impl Dialect for Sqlite {
     }
 
     /// One writer connection: there is no race to lose.
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+
     fn retryable(_: &sqlx::Error) -> bool {
         false
     }

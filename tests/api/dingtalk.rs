@@ -12,7 +12,8 @@ async fn a_signed_robot_message_is_answered_with_the_text() {
     assert_eq!(res.status(), 200);
     assert_eq!(
         res.json::<Value>().await.unwrap(),
-        json!({"msgtype": "text", "text": {"content": "ackbot received: ack 42"}})
+        // The command reached the acting handler, which knows no alert 42.
+        json!({"msgtype": "text", "text": {"content": "No alert with id 42"}})
     );
     let chats = app.recorder.chats.lock().unwrap();
     assert_eq!(chats[0].actor.id, "user123");

@@ -87,9 +87,14 @@ async fn signed_encrypted_card_click_gets_a_toast_and_reaches_the_handler() {
     assert_eq!(res.status(), 200);
     assert!(res.headers().contains_key("x-request-id"));
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body["toast"]["type"], "info");
+    // Verified, decrypted and handed to the acting handler, which knows no
+    // such alert (chatops.rs clicks on real ones).
+    assert_eq!(body["toast"]["type"], "warning");
     assert!(
-        body["toast"]["content"].as_str().unwrap().contains("ack"),
+        body["toast"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("No alert"),
         "{body}"
     );
 
@@ -394,7 +399,8 @@ async fn legacy_card_callbacks_use_the_sha1_scheme_once() {
     let res = app.post_feishu("/feishu/card", &signed).await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body["toast"]["type"], "info");
+    // Verified and handed on: the acting handler knows no such alert.
+    assert_eq!(body["toast"]["type"], "warning");
     // Replay: answered, not acted on.
     let again = app.post_feishu("/feishu/card", &signed).await;
     assert_eq!(again.status(), 200);

@@ -5,9 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ackbot::config::Config;
-use ackbot::interaction::{
-    CardAction, CardReply, ChatMessage, ChatReply, InteractionHandler, Receipt,
-};
+use ackbot::interaction::{CardAction, CardReply, ChatMessage, ChatReply, InteractionHandler};
 use ackbot::startup::Application;
 use ackbot::verify::{dingtalk, feishu, wecom};
 use async_trait::async_trait;
@@ -41,12 +39,13 @@ pub fn random_hex(bytes: usize) -> String {
     hex::encode(b)
 }
 
-/// Records every interaction that reached the handler, then answers like the
-/// default handler. "Left no trace" means: nothing recorded here.
+/// Records every interaction that reached the handler, then hands it to the
+/// server's own (acting) handler. "Left no trace" means: nothing recorded here.
 #[derive(Default)]
 pub struct Recorder {
     pub cards: Mutex<Vec<CardAction>>,
     pub chats: Mutex<Vec<ChatMessage>>,
+    inner: std::sync::OnceLock<Arc<dyn InteractionHandler>>,
 }
 
 impl Recorder {
@@ -65,11 +64,19 @@ impl Recorder {
 impl InteractionHandler for Recorder {
     async fn card_action(&self, action: CardAction) -> CardReply {
         self.cards.lock().unwrap().push(action.clone());
-        Receipt.card_action(action).await
+        self.inner
+            .get()
+            .expect("set at build")
+            .card_action(action)
+            .await
     }
     async fn chat_message(&self, message: ChatMessage) -> Option<ChatReply> {
         self.chats.lock().unwrap().push(message.clone());
-        Receipt.chat_message(message).await
+        self.inner
+            .get()
+            .expect("set at build")
+            .chat_message(message)
+            .await
     }
 }
 
@@ -171,9 +178,13 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config
     config.storage.url = ackbot::config::Secret::new(storage_url(dir.path()).await);
     tweak(&mut config);
     let recorder = Arc::new(Recorder::default());
-    let app = Application::build_with_handler(config, recorder.clone())
-        .await
-        .unwrap();
+    let wrap = recorder.clone();
+    let app = Application::build_with_handler(config, move |acting| {
+        let _ = wrap.inner.set(acting);
+        wrap
+    })
+    .await
+    .unwrap();
     let address = format!("{}://127.0.0.1:{}", app.scheme(), app.port());
     let client = client_trusting(&dir.path().join("certs/server.crt"));
     let server = app.handle();

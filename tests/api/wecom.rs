@@ -96,7 +96,7 @@ async fn a_text_message_gets_an_encrypted_signed_reply() {
     .unwrap();
     let plain = String::from_utf8(cipher().decrypt(&reply.encrypt, "").unwrap()).unwrap();
     assert!(plain.contains("<MsgType>text</MsgType>"), "{plain}");
-    assert!(plain.contains("ackbot received: ack alert-42"), "{plain}");
+    assert!(plain.contains("No alert with id alert-42"), "{plain}");
     let chats = app.recorder.chats.lock().unwrap();
     assert_eq!(chats[0].actor.id, "lilei");
     assert_eq!(chats[0].actor.name.as_deref(), Some("Li Lei"));

@@ -197,20 +197,28 @@ fn buttons(msg: &Message, item: &Item, callbacks: bool) -> Option<Value> {
     } else {
         Some(text::action_links(msg, item)?)
     };
+    // An acknowledged alert's callback card offers to take the ack back
+    // instead (link cards are not updated in place, so they keep Acknowledge).
+    let acked = callbacks && item.alert.state == "acknowledged";
     let columns: Vec<Value> = Action::ALL
         .into_iter()
         .map(|action| {
+            let (value, label) = match action {
+                Action::Ack if acked => ("unack", "Unacknowledge"),
+                _ => (action.as_str(), action.label()),
+            };
             let behavior = match links {
                 Some(links) => json!({"type": "open_url", "default_url": links.get(action)}),
                 None => json!({
                     "type": "callback",
-                    "value": {"action": action.as_str(), "alert_id": item.alert.id},
+                    "value": {"action": value, "alert_id": item.alert.id},
                 }),
             };
+            let primary = action == Action::Ack && !acked;
             let mut button = json!({
                 "tag": "button",
-                "type": if action == Action::Ack { "primary_filled" } else { "default" },
-                "text": {"tag": "plain_text", "content": action.label()},
+                "type": if primary { "primary_filled" } else { "default" },
+                "text": {"tag": "plain_text", "content": label},
                 "behaviors": [behavior],
             });
             if callbacks && action != Action::Ack {

@@ -377,9 +377,10 @@ pub fn facts(a: &AlertRecord) -> Vec<(&'static str, String)> {
     if let Some(s) = service(a) {
         v.push(("Service", s.to_string()));
     }
-    let state = match &a.acked_by {
-        Some(by) => format!("{} by {by}", a.state),
-        None => a.state.to_string(),
+    let state = match (&a.acked_by, a.acked_at) {
+        (Some(by), Some(at)) => format!("{} by {by} · {}", a.state, time(at)),
+        (Some(by), None) => format!("{} by {by}", a.state),
+        _ => a.state.to_string(),
     };
     v.push(("State", state));
     v.push(("First seen", time(a.first_seen)));

@@ -1,0 +1,227 @@
+//! The actions people take on alerts, whatever they clicked or typed: one
+//! place that resolves short ids, applies the state change or creates the
+//! silence, and says what happened in words fit for a toast or a chat reply.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::domain::silence::FINGERPRINT_LABEL;
+use crate::domain::{MatchOp, Matcher, NewSilence, StateAction};
+use crate::store::{ActionOutcome, Actor, AlertRecord, SilenceRecord, Store, StoreError};
+
+/// What a person asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    Ack,
+    Unack,
+    Resolve,
+    Silence(Duration),
+}
+
+impl Act {
+    /// From a button value (`ack`, `unack`, `resolve`, `silence_1h`,
+    /// `silence` with `duration_s`).
+    pub fn from_value(action: &str, duration_s: Option<i64>) -> Option<Self> {
+        match action {
+            "ack" => Some(Self::Ack),
+            "unack" => Some(Self::Unack),
+            "resolve" => Some(Self::Resolve),
+            "silence_1h" => Some(Self::Silence(Duration::hours(1))),
+            "silence" => Some(Self::Silence(Duration::seconds(duration_s.unwrap_or(3600)))),
+            _ => None,
+        }
+    }
+}
+
+/// How it went, with the alert as it is now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Done {
+    Changed(AlertRecord),
+    /// Nothing to do: it already was (acknowledged by someone, resolved, …).
+    Already(AlertRecord),
+    Refused(String),
+    NotFound(String),
+    /// The short id fits several alerts.
+    Ambiguous(String, Vec<String>),
+}
+
+impl Done {
+    /// One sentence for a toast or a reply.
+    pub fn say(&self, act: Act) -> String {
+        let title = |r: &AlertRecord| format!("[{}] {}", short(&r.id), r.title);
+        match self {
+            Done::Changed(r) => match act {
+                Act::Ack => format!(
+                    "Acknowledged {} ({})",
+                    title(r),
+                    r.acked_by.as_deref().unwrap_or("?")
+                ),
+                Act::Unack => format!("{} is firing again (unacknowledged)", title(r)),
+                Act::Resolve => format!("Resolved {}", title(r)),
+                Act::Silence(d) => format!(
+                    "Silenced {} for {} (until {})",
+                    title(r),
+                    human(d),
+                    r.silenced_until
+                        .map(|t| t.format("%H:%M UTC").to_string())
+                        .unwrap_or_default()
+                ),
+            },
+            Done::Already(r) => match (act, r.acked_by.as_deref()) {
+                (Act::Ack, Some(by)) => format!("{} is already acknowledged by {by}", title(r)),
+                (Act::Resolve, _) => format!("{} is already resolved", title(r)),
+                _ => format!("{} is already {}", title(r), r.state),
+            },
+            Done::Refused(why) => format!("Not done: {why}"),
+            Done::NotFound(id) => format!("No alert with id {id}"),
+            Done::Ambiguous(id, ids) => format!(
+                "{id} fits several alerts ({}); type more of the id",
+                ids.iter().map(|i| short(i)).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+
+    pub fn record(&self) -> Option<&AlertRecord> {
+        match self {
+            Done::Changed(r) | Done::Already(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// The first 8 characters of an id: what people see and type.
+pub fn short(id: &str) -> &str {
+    &id[..id.len().min(8)]
+}
+
+fn human(d: Duration) -> String {
+    let s = d.num_seconds();
+    match (s / 3600, s % 3600 / 60) {
+        (0, m) => format!("{m}m"),
+        (h, 0) => format!("{h}h"),
+        (h, m) => format!("{h}h{m}m"),
+    }
+}
+
+#[derive(Clone)]
+pub struct Ops {
+    pub store: Arc<dyn Store>,
+}
+
+impl Ops {
+    /// An exact id, or an unambiguous prefix of one.
+    pub async fn resolve_id(&self, id: &str) -> Result<Result<String, Done>, StoreError> {
+        let id = id.trim_start_matches('#');
+        if self.store.get(id).await?.is_some() {
+            return Ok(Ok(id.to_string()));
+        }
+        let found = self.store.find_ids(id, 5).await?;
+        Ok(match found.len() {
+            0 => Err(Done::NotFound(id.to_string())),
+            1 => Ok(found.into_iter().next().expect("one")),
+            _ => Err(Done::Ambiguous(id.to_string(), found)),
+        })
+    }
+
+    pub async fn act(
+        &self,
+        id: &str,
+        act: Act,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Done, StoreError> {
+        let id = match self.resolve_id(id).await? {
+            Ok(id) => id,
+            Err(done) => return Ok(done),
+        };
+        let action = match act {
+            Act::Ack => StateAction::Ack,
+            Act::Unack => StateAction::Unack,
+            Act::Resolve => StateAction::Resolve,
+            Act::Silence(d) => return self.silence_alert(&id, d, actor, now).await,
+        };
+        Ok(match self.store.apply(&id, action, actor, now).await? {
+            ActionOutcome::Changed(r) => Done::Changed(r),
+            ActionOutcome::Unchanged(r) => Done::Already(r),
+            ActionOutcome::Refused(why) => Done::Refused(why.to_string()),
+            ActionOutcome::NotFound => Done::NotFound(id),
+        })
+    }
+
+    async fn silence_alert(
+        &self,
+        id: &str,
+        duration: Duration,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Done, StoreError> {
+        let Some(record) = self.store.get(id).await? else {
+            return Ok(Done::NotFound(id.to_string()));
+        };
+        let matcher = Matcher::new(FINGERPRINT_LABEL, MatchOp::Equal, &record.fingerprint)
+            .expect("an equality matcher on a stored fingerprint is valid");
+        let comment = format!("from {}", actor.via);
+        let silence = match NewSilence::new(
+            vec![matcher],
+            now,
+            now + duration,
+            &actor.name,
+            &comment,
+            now,
+        ) {
+            Ok(s) => s,
+            Err(e) => return Ok(Done::Refused(e.to_string())),
+        };
+        self.store
+            .create_silence(&silence, Some((id, actor)), now)
+            .await?;
+        Ok(match self.store.get(id).await? {
+            Some(r) => Done::Changed(r),
+            None => Done::NotFound(id.to_string()),
+        })
+    }
+
+    /// A silence by matchers (`silence team="db" 1h`).
+    pub async fn silence_matchers(
+        &self,
+        matchers: Vec<Matcher>,
+        duration: Duration,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Result<SilenceRecord, String>, StoreError> {
+        let comment = format!("from {}", actor.via);
+        match NewSilence::new(matchers, now, now + duration, &actor.name, &comment, now) {
+            Ok(s) => Ok(Ok(self.store.create_silence(&s, None, now).await?)),
+            Err(e) => Ok(Err(e.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn button_values() {
+        assert_eq!(Act::from_value("ack", None), Some(Act::Ack));
+        assert_eq!(
+            Act::from_value("silence_1h", None),
+            Some(Act::Silence(Duration::hours(1)))
+        );
+        assert_eq!(
+            Act::from_value("silence", Some(600)),
+            Some(Act::Silence(Duration::minutes(10)))
+        );
+        assert_eq!(Act::from_value("delete", None), None);
+    }
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(human(Duration::hours(1)), "1h");
+        assert_eq!(human(Duration::minutes(90)), "1h30m");
+        assert_eq!(human(Duration::minutes(5)), "5m");
+        assert_eq!(short("3f2a9c1d00aa11bb"), "3f2a9c1d");
+        assert_eq!(short("ab"), "ab");
+    }
+}
