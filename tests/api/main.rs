@@ -2,6 +2,7 @@
 //! HTTP. One test binary (faster to link); one module per surface.
 
 mod alerts;
+mod chatops;
 mod cli;
 mod delivery;
 mod dingtalk;

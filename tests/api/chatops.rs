@@ -1,0 +1,289 @@
+//! Acting from chat, end to end: an alert's card reaches a mock Feishu app
+//! bot; the button value on that card comes back in a signed, encrypted
+//! `card.action.trigger`; the state, the audit trail and the reply card
+//! change. Chat commands through DingTalk and WeCom do the same.
+
+use std::time::Duration;
+
+use ackbot::config::{ChannelConfig, Config, Secret};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::mockbot::MockBot;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn channel(text: &str) -> ChannelConfig {
+    toml::from_str(text).unwrap()
+}
+
+/// The test config plus a Feishu app bot pointing at `mock`.
+fn with_feishu_app(mock: &MockBot) -> impl FnOnce(&mut Config) + use<> {
+    let base = mock.url();
+    move |c: &mut Config| {
+        let feishu = c.feishu.as_mut().unwrap();
+        feishu.app_id = Some("cli_test".into());
+        feishu.app_secret = Some(Secret::new("app-secret-value"));
+        feishu.api_base = base;
+        c.channels = vec![channel(
+            "name = \"app\"\ntype = \"feishu_app\"\nchat_id = \"oc_ops\"\nrate_per_second = 0",
+        )];
+        c.delivery.max_backoff = Duration::from_secs(1);
+        c.validate().unwrap();
+    }
+}
+
+async fn post(app: &TestApp, alert: Value) -> String {
+    let res = app.post_alerts(&alert).await;
+    assert_eq!(res.status(), 202);
+    res.json::<Value>().await.unwrap()["ids"][0]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The callback values of the buttons on a card sent to the app bot.
+fn button_values(card_content: &str) -> Vec<Value> {
+    let card: Value = serde_json::from_str(card_content).unwrap();
+    let mut out = Vec::new();
+    collect_values(&card, &mut out);
+    out
+}
+
+fn collect_values(v: &Value, out: &mut Vec<Value>) {
+    match v {
+        Value::Object(map) => {
+            if map.get("type") == Some(&json!("callback")) {
+                if let Some(value) = map.get("value") {
+                    out.push(value.clone());
+                }
+            }
+            map.values().for_each(|v| collect_values(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_values(v, out)),
+        _ => {}
+    }
+}
+
+async fn click(app: &TestApp, event_id: &str, value: Value) -> Value {
+    let signed = feishu_sign_encrypted(
+        &card_action_event(event_id, FEISHU_TOKEN, value),
+        FEISHU_ENCRYPT_KEY,
+        now_secs(),
+    );
+    let res = app.post_feishu("/feishu/events", &signed).await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn acknowledge_from_the_feishu_card_updates_state_audit_and_card() {
+    let mock = MockBot::feishu_app("cli_test", "app-secret-value").await;
+    let app = spawn_app_with(with_feishu_app(&mock)).await;
+    let id = post(
+        &app,
+        json!({"title": "Payment DB unreachable", "severity": "critical", "service": "payment"}),
+    )
+    .await;
+    let sent = mock.wait_for(1, WAIT).await;
+    let values = button_values(sent[0].body["content"].as_str().unwrap());
+    let ack = values
+        .iter()
+        .find(|v| v["action"] == "ack")
+        .unwrap_or_else(|| panic!("no ack button: {values:?}"))
+        .clone();
+    assert_eq!(ack["alert_id"], id.as_str());
+
+    let reply = click(&app, "evt-ack-1", ack.clone()).await;
+    assert_eq!(reply["toast"]["type"], "success", "{reply}");
+    assert!(
+        reply["toast"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Acknowledged")
+    );
+    let card = reply["card"]["data"].to_string();
+    // The card escapes markdown (`_` as `&#95;`), which Feishu renders back.
+    assert!(
+        card.replace("&#95;", "_")
+            .contains("acknowledged by ou_li_lei"),
+        "{card}"
+    );
+    assert!(
+        card.contains("Unacknowledge"),
+        "buttons fit the new state: {card}"
+    );
+
+    let alert = app.get_json(&format!("/api/v1/alerts/{id}")).await;
+    assert_eq!(alert["state"], "acknowledged");
+    assert_eq!(alert["acked_by"], "ou_li_lei");
+    let events = app.get_json(&format!("/api/v1/alerts/{id}/events")).await;
+    let last = events["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (
+            last["kind"].as_str(),
+            last["actor"].as_str(),
+            last["via"].as_str()
+        ),
+        (Some("acknowledged"), Some("ou_li_lei"), Some("feishu"))
+    );
+
+    // The same button again (a new event): nothing changes, and it says so.
+    let again = click(&app, "evt-ack-2", ack).await;
+    assert_eq!(again["toast"]["type"], "info");
+    assert!(
+        again["toast"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("already acknowledged by ou_li_lei"),
+        "{again}"
+    );
+    let events_after = app.get_json(&format!("/api/v1/alerts/{id}/events")).await;
+    assert_eq!(events_after, events, "no second audit entry");
+}
+
+#[tokio::test]
+async fn silence_from_the_card_holds_the_next_occurrence_until_it_ends() {
+    let mock = MockBot::feishu_app("cli_test", "app-secret-value").await;
+    let app = spawn_app_with(with_feishu_app(&mock)).await;
+    let alert = json!({"title": "disk 91%", "severity": "critical", "service": "db"});
+    let id = post(&app, alert.clone()).await;
+    mock.wait_for(1, WAIT).await;
+    // A short silence (the card's is one hour; `duration_s` is what a
+    // "silence for …" button carries).
+    let value = json!({"action": "silence", "alert_id": id, "duration_s": 2});
+    let reply = click(&app, "evt-silence", value).await;
+    assert_eq!(reply["toast"]["type"], "success", "{reply}");
+    let shown = app.get_json(&format!("/api/v1/alerts/{id}")).await;
+    assert_eq!(shown["state"], "silenced");
+
+    // Resolved and firing again while silenced: nothing is delivered.
+    post(
+        &app,
+        json!({"title": "disk 91%", "severity": "critical", "service": "db", "status": "resolved"}),
+    )
+    .await;
+    post(&app, alert.clone()).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(mock.received().len(), 1, "silenced: not delivered");
+
+    // After the silence ends, the next occurrence is.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    post(&app, alert).await;
+    let got = mock.wait_for(2, WAIT).await;
+    assert_eq!(got.len(), 2);
+}
+
+#[tokio::test]
+async fn dingtalk_chat_commands_act_and_a_forged_one_changes_nothing() {
+    let app = spawn_app().await;
+    let id = post(&app, json!({"title": "queue backlog", "severity": "error"})).await;
+    let short = &id[..6];
+
+    let (ts, sign) = dingtalk_headers(now_secs() * 1000 + 1, DINGTALK_SECRET);
+    let res = app
+        .post_dingtalk(
+            &ts,
+            &sign,
+            &dingtalk_message("m-1", &format!(" ack {short}")),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let reply: Value = res.json().await.unwrap();
+    let text = reply["text"]["content"].as_str().unwrap();
+    assert!(
+        text.contains("Acknowledged") && text.contains("Zhang San"),
+        "{text}"
+    );
+    let alert = app.get_json(&format!("/api/v1/alerts/{id}")).await;
+    assert_eq!(
+        (alert["state"].as_str(), alert["acked_by"].as_str()),
+        (Some("acknowledged"), Some("Zhang San"))
+    );
+
+    // Forged: signed with another secret. Refused, nothing changes.
+    let (ts, sign) = dingtalk_headers(now_secs() * 1000 + 2, "not-the-secret");
+    let res = app
+        .post_dingtalk(
+            &ts,
+            &sign,
+            &dingtalk_message("m-2", &format!(" resolve {short}")),
+        )
+        .await;
+    assert_eq!(res.status(), 401);
+    let alert = app.get_json(&format!("/api/v1/alerts/{id}")).await;
+    assert_eq!(alert["state"], "acknowledged");
+
+    // list shows what is firing (not the acknowledged one); an unknown
+    // command gets help.
+    let other = post(&app, json!({"title": "disk full", "severity": "critical"})).await;
+    let (ts, sign) = dingtalk_headers(now_secs() * 1000 + 3, DINGTALK_SECRET);
+    let res = app
+        .post_dingtalk(&ts, &sign, &dingtalk_message("m-3", " list"))
+        .await;
+    let text = res.json::<Value>().await.unwrap()["text"]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains(&other[..8]) && text.contains("disk full"),
+        "{text}"
+    );
+    assert!(!text.contains(short), "acknowledged is not firing: {text}");
+    let (ts, sign) = dingtalk_headers(now_secs() * 1000 + 4, DINGTALK_SECRET);
+    let res = app
+        .post_dingtalk(&ts, &sign, &dingtalk_message("m-4", " please fix"))
+        .await;
+    let text = res.json::<Value>().await.unwrap()["text"]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("ack") && text.contains("silence"),
+        "help: {text}"
+    );
+}
+
+#[tokio::test]
+async fn wecom_chat_commands_act_through_the_encrypted_callback() {
+    let app = spawn_app().await;
+    let id = post(
+        &app,
+        json!({"title": "cert expires", "severity": "warning"}),
+    )
+    .await;
+    let (query, body, _) = wecom_post(&wecom_text("w-1", &format!("resolve {id}")), "", now_secs());
+    let res = app.post_wecom(&query, body).await;
+    assert_eq!(res.status(), 200);
+    let alert = app.get_json(&format!("/api/v1/alerts/{id}")).await;
+    assert_eq!(alert["state"], "resolved");
+    let events = app.get_json(&format!("/api/v1/alerts/{id}/events")).await;
+    let last = events["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["actor"].as_str(), last["via"].as_str()),
+        (Some("Li Lei"), Some("wecom"))
+    );
+}
+
+#[tokio::test]
+async fn allow_lists_refuse_others_and_say_so() {
+    let app = spawn_app_with(|c: &mut Config| {
+        c.dingtalk.as_mut().unwrap().allowed_users = vec!["someone-else".into()];
+    })
+    .await;
+    let id = post(&app, json!({"title": "guarded"})).await;
+    let (ts, sign) = dingtalk_headers(now_secs() * 1000 + 5, DINGTALK_SECRET);
+    let res = app
+        .post_dingtalk(&ts, &sign, &dingtalk_message("m-1", &format!(" ack {id}")))
+        .await;
+    let text = res.json::<Value>().await.unwrap()["text"]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("may not act") && text.contains("user123"),
+        "{text}"
+    );
+    let alert = app.get_json(&format!("/api/v1/alerts/{id}")).await;
+    assert_eq!(alert["state"], "firing");
+}
