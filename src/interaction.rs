@@ -61,6 +61,9 @@ pub enum ToastKind {
 pub struct CardReply {
     pub toast: Option<(ToastKind, String)>,
     pub card: Option<serde_json::Value>,
+    /// The alert's state after the action, and who acknowledged it: for
+    /// platforms that update a card's fields rather than replace it (DingTalk).
+    pub state: Option<(String, Option<String>)>,
 }
 
 /// The answer to a chat message.
@@ -94,6 +97,7 @@ impl InteractionHandler for Receipt {
                 format!("ackbot received the action: {what}"),
             )),
             card: None,
+            state: None,
         }
     }
 

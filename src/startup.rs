@@ -62,6 +62,7 @@ impl Application {
         let inbound = web::Data::new(Inbound::from_config(&config, handler));
         let limit = web::Data::new(BodyLimit(config.server.max_body_bytes));
         let tokens = web::Data::new(ApiTokens(config.api.tokens.clone()));
+        let link_pages = web::Data::new(crate::inbound::links::LinkPages::from_config(&config));
         let delivery = if config.channels.is_empty() {
             None
         } else {
@@ -76,6 +77,7 @@ impl Application {
                 .app_data(inbound.clone())
                 .app_data(limit.clone())
                 .app_data(tokens.clone())
+                .app_data(link_pages.clone())
                 .app_data(store.clone())
                 .configure(routes)
         });
@@ -173,9 +175,20 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .default_service(json_405()),
     )
     .service(
+        web::resource("/dingtalk/card")
+            .post(inbound::dingtalk::card)
+            .default_service(json_405()),
+    )
+    .service(
         web::resource("/wecom/callback")
             .get(inbound::wecom::verify_url)
             .post(inbound::wecom::callback)
+            .default_service(json_405()),
+    )
+    .service(
+        web::resource("/a/{token}")
+            .get(inbound::links::confirm)
+            .post(inbound::links::act)
             .default_service(json_405()),
     )
     .default_service(web::to(health::not_found));

@@ -136,6 +136,7 @@ impl InteractionHandler for ChatOps {
             return CardReply {
                 toast: Some((ToastKind::Error, refusal(who))),
                 card: None,
+                state: None,
             };
         }
         let value = &action.value;
@@ -146,6 +147,7 @@ impl InteractionHandler for ChatOps {
             return CardReply {
                 toast: Some((ToastKind::Error, "This button carries no alert.".into())),
                 card: None,
+                state: None,
             };
         };
         let duration_s = value.get("duration_s").and_then(|d| d.as_i64());
@@ -153,6 +155,7 @@ impl InteractionHandler for ChatOps {
             return CardReply {
                 toast: Some((ToastKind::Error, format!("Unknown action `{name}`."))),
                 card: None,
+                state: None,
             };
         };
         match self.ops.act(alert_id, act, &actor(who), Utc::now()).await {
@@ -167,6 +170,9 @@ impl InteractionHandler for ChatOps {
                 CardReply {
                     toast: Some((kind, done.say(act))),
                     card: done.record().map(feishu_card),
+                    state: done
+                        .record()
+                        .map(|r| (r.state.to_string(), r.acked_by.clone())),
                 }
             }
             Err(e) => {
@@ -177,6 +183,7 @@ impl InteractionHandler for ChatOps {
                         "ackbot could not save that; please try again.".into(),
                     )),
                     card: None,
+                    state: None,
                 }
             }
         }

@@ -61,6 +61,8 @@ pub struct Config {
     #[serde(default)]
     pub aggregation: AggregationConfig,
     #[serde(default)]
+    pub alerts: AlertsConfig,
+    #[serde(default)]
     pub delivery: DeliveryConfig,
     #[serde(default)]
     pub api: ApiConfig,
@@ -162,6 +164,24 @@ impl Default for DeliveryConfig {
     }
 }
 
+/// Alert lifecycle settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// How long an acknowledgement holds while the alert keeps firing: after
+    /// it, the next firing occurrence takes the ack back and pages again.
+    #[serde(with = "duration")]
+    pub ack_ttl: Duration,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            ack_ttl: Duration::from_secs(8 * 3600),
+        }
+    }
+}
+
 /// Folding bursts of one alert into one notification (see `engine`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -228,6 +248,9 @@ pub struct DingTalkConfig {
     pub app_key: Option<String>,
     /// The app's Client Secret: the key of the robot callback `sign`.
     pub app_secret: Secret,
+    /// The `apiSecret` registered with an interactive-card callback route
+    /// (`POST /dingtalk/card`, spec §3); unset: that endpoint answers 404.
+    pub card_callback_secret: Option<Secret>,
     #[serde(default = "DingTalkConfig::default_api_base")]
     pub api_base: String,
     /// DingTalk documents one hour.
@@ -428,6 +451,9 @@ impl Config {
         }
         if d.max_backoff < Duration::from_secs(1) {
             return Err(invalid("delivery.max_backoff", "must be at least 1s"));
+        }
+        if self.alerts.ack_ttl < Duration::from_secs(60) {
+            return Err(invalid("alerts.ack_ttl", "must be at least 1m"));
         }
         let a = &self.aggregation;
         if !(Duration::from_secs(1)..=Duration::from_secs(24 * 3600)).contains(&a.window) {

@@ -226,7 +226,11 @@ impl Delivery {
             "ackbot-{}",
             planned.rows.iter().map(|r| r.id).min().unwrap_or_default()
         );
-        let result = channel.send(&message, &key).await;
+        let result = if message.kind == NoticeKind::Update {
+            self.update(channel, &message, &key).await
+        } else {
+            channel.send(&message, &key).await
+        };
         let attempts = planned.rows.iter().map(|r| r.attempts).max().unwrap_or(1);
         let outcome = match result {
             Ok(sent) => {
@@ -282,6 +286,56 @@ impl Delivery {
             }
         };
         Some((planned.rows, outcome))
+    }
+
+    /// A person changed these alerts. Cards the platform can edit (Feishu app
+    /// bot messages) are replaced with the current card; for the others a
+    /// short follow-up goes out, except for a resolve, which the resolved
+    /// notification already announces.
+    async fn update(
+        &self,
+        channel: &dyn Channel,
+        message: &Message,
+        key: &str,
+    ) -> Result<crate::outbound::Sent, SendError> {
+        let mut follow = Vec::new();
+        for item in &message.items {
+            let sent = self
+                .store
+                .sent_messages(&item.alert.id)
+                .await
+                .map_err(|e| SendError::transient(format!("cannot read sent messages: {e}")))?;
+            let resolved = item.alert.state == "resolved";
+            let card = Message {
+                kind: if resolved {
+                    NoticeKind::Resolved
+                } else {
+                    NoticeKind::Firing
+                },
+                items: vec![item.clone()],
+                omitted: 0,
+                occurrences: item.alert.count,
+                now: message.now,
+            };
+            let mut edited = false;
+            for (_, message_id) in sent.iter().filter(|(c, _)| c == channel.name()) {
+                edited |= channel.update(message_id, &card).await?;
+            }
+            if !edited && !resolved {
+                follow.push(item.clone());
+            }
+        }
+        if follow.is_empty() {
+            return Ok(crate::outbound::Sent {
+                message_id: None,
+                answer: "cards updated in place".into(),
+            });
+        }
+        let follow_up = Message {
+            items: follow,
+            ..message.clone()
+        };
+        channel.send(&follow_up, key).await
     }
 
     /// The message for planned rows, reading each alert as it is now.

@@ -27,6 +27,8 @@ use crate::config::Config;
 pub struct Engine {
     pub aggregation: Aggregation,
     pub router: Router,
+    /// An acknowledgement older than this ends at the next firing occurrence.
+    pub ack_ttl: chrono::Duration,
 }
 
 impl Engine {
@@ -38,6 +40,8 @@ impl Engine {
                 threshold: config.aggregation.threshold,
             },
             router: Router::new(&config.channels, &config.routes),
+            ack_ttl: chrono::Duration::from_std(config.alerts.ack_ttl)
+                .unwrap_or(chrono::Duration::hours(8)),
         }
     }
 }
@@ -47,6 +51,7 @@ impl Default for Engine {
         Self {
             aggregation: Aggregation::default(),
             router: Router::new(&[], &[]),
+            ack_ttl: chrono::Duration::hours(8),
         }
     }
 }

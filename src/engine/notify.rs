@@ -52,6 +52,9 @@ pub enum NoticeKind {
     Aggregated,
     /// Still firing after `repeat_interval`.
     Repeat,
+    /// A person acknowledged, silenced, resolved or unacknowledged it: the
+    /// channels that carried the alert update their card or get a follow-up.
+    Update,
 }
 
 impl NoticeKind {
@@ -61,13 +64,20 @@ impl NoticeKind {
             Self::Resolved => "resolved",
             Self::Aggregated => "aggregated",
             Self::Repeat => "repeat",
+            Self::Update => "update",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Firing, Self::Resolved, Self::Aggregated, Self::Repeat]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Self::Firing,
+            Self::Resolved,
+            Self::Aggregated,
+            Self::Repeat,
+            Self::Update,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 

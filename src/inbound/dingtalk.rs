@@ -1,5 +1,7 @@
 //! `POST /dingtalk/robot`: an app robot's HTTP-mode callback (a user @-mentions
-//! the robot or messages it), per `../shared/spec/dingtalk.md` §2.
+//! the robot or messages it), per `../shared/spec/dingtalk.md` §2; and
+//! `POST /dingtalk/card`: interactive-card button callbacks (§3), for
+//! organisations that register a card callback route.
 //!
 //! The `sign` header covers only the timestamp, not the body. So besides the
 //! signature and the one-hour window, each (timestamp, sign) pair is accepted
@@ -12,12 +14,13 @@ use serde_json::json;
 
 use super::{Inbound, InboundError, MESSAGE_ID_TTL_SECS, RawBody, header, now_ms};
 use crate::config::{DingTalkConfig, Secret};
-use crate::interaction::{Actor, ChatMessage, Platform, strip_leading_mentions};
+use crate::interaction::{Actor, CardAction, ChatMessage, Platform, strip_leading_mentions};
 use crate::replay::Sighting;
 use crate::verify::dingtalk::{self as verify, HEADER_SIGN, HEADER_TIMESTAMP};
 
 pub struct DingTalkInbound {
     app_secret: Secret,
+    card_secret: Option<Secret>,
     tolerance_ms: i64,
 }
 
@@ -25,6 +28,7 @@ impl DingTalkInbound {
     pub fn new(config: &DingTalkConfig) -> Self {
         Self {
             app_secret: config.app_secret.clone(),
+            card_secret: config.card_callback_secret.clone(),
             tolerance_ms: i64::try_from(config.timestamp_tolerance.as_millis()).unwrap_or(i64::MAX),
         }
     }
@@ -131,4 +135,103 @@ pub async fn robot(
         }
         None => empty_reply(),
     })
+}
+
+/// An interactive-card callback (§3.4). `content` is JSON inside a string.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CardCallback {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    out_track_id: Option<String>,
+    user_id: Option<String>,
+    content: Option<String>,
+}
+
+/// `POST /dingtalk/card`: verifies `x-ddpaas-signature` (HMAC of the
+/// timestamp with the route's apiSecret) and the one-hour window, acts once
+/// per (outTrackId, user, params), and answers within DingTalk's 2 s with the
+/// card's new data (§3.5): `status`, `ackBy` and a `message` for the toast.
+#[tracing::instrument(name = "dingtalk_card", skip_all)]
+pub async fn card(
+    req: HttpRequest,
+    body: RawBody,
+    inbound: web::Data<Inbound>,
+) -> Result<HttpResponse, InboundError> {
+    let secret = inbound
+        .dingtalk
+        .as_ref()
+        .and_then(|d| d.card_secret.as_ref().map(|s| (d, s)));
+    let Some((dingtalk, secret)) = secret else {
+        return Err(InboundError::NotConfigured {
+            platform: "DingTalk card callbacks",
+            section: "dingtalk] card_callback_secret",
+        });
+    };
+    let now = now_ms();
+    let ts_header = header(&req, verify::HEADER_CARD_TIMESTAMP);
+    let ts = verify::verify_card_callback(
+        ts_header,
+        header(&req, verify::HEADER_CARD_SIGNATURE),
+        secret.expose(),
+        now,
+        dingtalk.tolerance_ms,
+    )?;
+    let callback: CardCallback =
+        serde_json::from_slice(&body.0).map_err(|e| InboundError::bad_json("card callback", e))?;
+    if callback
+        .kind
+        .as_deref()
+        .is_some_and(|k| k != "actionCallback")
+    {
+        return Ok(HttpResponse::Ok().json(json!({})));
+    }
+    let content: serde_json::Value =
+        serde_json::from_str(callback.content.as_deref().unwrap_or("{}"))
+            .map_err(|e| InboundError::bad_json("card callback content", e))?;
+    let params = content
+        .pointer("/cardPrivateData/params")
+        .cloned()
+        .unwrap_or_default();
+    // The signature covers only the timestamp: act on each click once.
+    let now_secs = now / 1000;
+    let click = format!(
+        "{}:{}:{}:{}",
+        ts_header.unwrap_or_default(),
+        callback.out_track_id.as_deref().unwrap_or_default(),
+        callback.user_id.as_deref().unwrap_or_default(),
+        params
+    );
+    let expires = ts.saturating_add(dingtalk.tolerance_ms) / 1000 + 1;
+    if inbound.sighting("dingtalk-card", &click, expires, now_secs)? == Sighting::Repeat {
+        return Err(InboundError::Replay);
+    }
+    // Buttons carry `action` and `alert_id` (or the spec example's `alert`).
+    let mut value = params.clone();
+    if value.get("alert_id").is_none() {
+        if let Some(alert) = params.get("alert").cloned() {
+            value["alert_id"] = alert;
+        }
+    }
+    let action = CardAction {
+        actor: Actor {
+            platform: Platform::DingTalk,
+            id: callback.user_id.clone().unwrap_or_default(),
+            name: None,
+        },
+        value,
+        message_id: callback.out_track_id.clone(),
+        chat_id: None,
+    };
+    let reply = inbound.handler.card_action(action).await;
+    let message = reply.toast.map(|(_, text)| text).unwrap_or_default();
+    let (status, ack_by) = match reply.state {
+        Some((state, by)) => (state, by.unwrap_or_default()),
+        None => (String::new(), String::new()),
+    };
+    Ok(HttpResponse::Ok().json(json!({
+        "cardUpdateOptions": {"updateCardDataByKey": true, "updatePrivateDataByKey": true},
+        "cardData": {"cardParamMap": {"status": status, "ackBy": ack_by}},
+        "userPrivateData": {"cardParamMap": {"message": message}},
+    })))
 }

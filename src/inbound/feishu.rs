@@ -230,6 +230,7 @@ async fn card_reply_within_budget(
                     "ackbot failed to handle this".into(),
                 )),
                 card: None,
+                state: None,
             }
         }
         Err(_) => {
@@ -242,6 +243,7 @@ async fn card_reply_within_budget(
                     "ackbot is working on it…".into(),
                 )),
                 card: None,
+                state: None,
             }
         }
     }
@@ -401,6 +403,7 @@ pub async fn legacy_card(
     let mut response = card_response(CardReply {
         toast: reply.toast,
         card: None,
+        state: None,
     });
     if let Some(Value::Object(fields)) = reply.card {
         response.as_object_mut().expect("object").extend(fields);

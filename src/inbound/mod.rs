@@ -9,6 +9,7 @@ pub mod dingtalk;
 pub mod error;
 pub mod feishu;
 pub mod health;
+pub mod links;
 pub mod wecom;
 
 use std::sync::Arc;

@@ -63,6 +63,12 @@ pub trait Channel: Send + Sync {
     /// Sends one message. `key` identifies it across retries (at most 50
     /// characters); platforms that de-duplicate on such a key get it.
     async fn send(&self, message: &Message, key: &str) -> Result<Sent, SendError>;
+
+    /// Replaces a message sent earlier (its `Sent::message_id`) with the
+    /// alert's current card. `false`: this platform cannot update messages.
+    async fn update(&self, _message_id: &str, _message: &Message) -> Result<bool, SendError> {
+        Ok(false)
+    }
 }
 
 /// The HTTP client every sender shares: rustls, connect and total timeouts.

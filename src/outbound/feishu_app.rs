@@ -169,6 +169,28 @@ impl FeishuApp {
     }
 }
 
+impl FeishuApp {
+    /// §2.3: `PATCH /open-apis/im/v1/messages/{id}` with the new card (both
+    /// cards are shared ones: `update_multi`).
+    async fn patch(&self, message_id: &str, message: &Message) -> Result<Try, SendError> {
+        let token = self.auth.token().await?;
+        let url = format!(
+            "{}/open-apis/im/v1/messages/{message_id}",
+            self.auth.api_base
+        );
+        let body = json!({"content": cards::feishu::app_content(message)});
+        let answer = call(self.client.patch(url).bearer_auth(&token).json(&body)).await?;
+        let c = answer.json().and_then(|j| code(&j, "code"));
+        if c.is_some_and(|c| TOKEN_INVALID.contains(&c)) {
+            return Ok(Try::TokenInvalid(token));
+        }
+        Ok(Try::Done(verdict(&answer).map(|_| Sent {
+            message_id: Some(message_id.to_string()),
+            answer: answer.body,
+        })))
+    }
+}
+
 #[async_trait]
 impl Channel for FeishuApp {
     fn name(&self) -> &str {
@@ -177,6 +199,22 @@ impl Channel for FeishuApp {
 
     fn kind(&self) -> ChannelKind {
         ChannelKind::FeishuApp
+    }
+
+    async fn update(&self, message_id: &str, message: &Message) -> Result<bool, SendError> {
+        let result = match self.patch(message_id, message).await? {
+            Try::Done(result) => result,
+            Try::TokenInvalid(token) => {
+                self.auth.invalidate(&token).await;
+                match self.patch(message_id, message).await? {
+                    Try::Done(result) => result,
+                    Try::TokenInvalid(_) => Err(SendError::transient(
+                        "feishu rejected a freshly fetched tenant_access_token",
+                    )),
+                }
+            }
+        };
+        result.map(|_| true)
     }
 
     async fn send(&self, message: &Message, key: &str) -> Result<Sent, SendError> {

@@ -270,6 +270,9 @@ pub trait Store: Send + Sync + 'static {
         outcome: &Outcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// `(channel, message_id)` of the messages sent about an alert that the
+    /// platform identified (Feishu app bot), for updating its cards.
+    async fn sent_messages(&self, alert_id: &str) -> Result<Vec<(String, String)>, StoreError>;
     /// Ids of alerts whose id starts with `prefix` (lowercase hex), at most
     /// `limit`, for short ids typed in chat.
     async fn find_ids(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError>;

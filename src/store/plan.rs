@@ -185,6 +185,7 @@ impl<'a> Plan<'a> {
         let fp = alert.fingerprint.as_str();
         let firing = alert.status == AlertStatus::Firing;
         let now = self.now_ms;
+        let mut ack_ended = false;
         let (from, to) = match self.rows.get_mut(fp) {
             None => {
                 let to = if firing {
@@ -228,7 +229,24 @@ impl<'a> Plan<'a> {
             }
             Some((row, dirty)) => {
                 *dirty = true;
-                let from = row.state()?;
+                let mut from = row.state()?;
+                // An old acknowledgement ends when the alert keeps firing:
+                // it goes back to firing and pages again (`[alerts] ack_ttl`).
+                let ack_expired = firing
+                    && from == AlertState::Acknowledged
+                    && row
+                        .acked_at
+                        .is_some_and(|at| now - at >= self.engine.ack_ttl.num_milliseconds());
+                if ack_expired {
+                    row.state = AlertState::Firing.as_str().to_string();
+                    row.acked_by = None;
+                    row.acked_at = None;
+                    let mut tracking = row.tracking()?;
+                    tracking.notified = None;
+                    row.set_tracking(&tracking);
+                    from = AlertState::Firing;
+                    ack_ended = true;
+                }
                 let action = if firing {
                     StateAction::Fire
                 } else {
@@ -269,6 +287,9 @@ impl<'a> Plan<'a> {
             }
         };
         let (id, seq) = (self.rows[fp].0.id.clone(), self.rows[fp].0.seq);
+        if ack_ended {
+            self.event((&id, seq), "ack expired", "ackbot", "ack_ttl");
+        }
         let changed = from.is_none_or(|f| f != to);
         if changed {
             let kind = event_kind(to, from.unwrap_or(AlertState::Firing));

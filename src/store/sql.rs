@@ -84,6 +84,7 @@ where
     for<'r> SeqRow: FromRow<'r, DB::Row>,
     for<'r> ClaimRow: FromRow<'r, DB::Row>,
     for<'r> IdRow: FromRow<'r, DB::Row>,
+    for<'r> MessageRow: FromRow<'r, DB::Row>,
 {
     /// Wraps migrated pools and starts the group-commit writer.
     pub(super) fn start(writer: Pool<DB>, reader: Pool<DB>, engine: Engine) -> Self {
@@ -278,6 +279,29 @@ where
         Ok(())
     }
 
+    /// A person changed the alert: every channel that carried it gets an
+    /// `update` row, to edit its card (Feishu app bot) or post a follow-up.
+    async fn follow_up(
+        conn: &mut DB::Connection,
+        alert_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let now = to_ms(now);
+        sqlx::query(&DB::sql(
+            "INSERT INTO outbox (alert_id, alert_seq, kind, channel, group_key, occurrences, \
+             created_at, due_at, status) \
+             SELECT DISTINCT alert_id, alert_seq, 'update', channel, group_key, 0, ?, ?, 'pending' \
+             FROM outbox WHERE alert_seq = (SELECT seq FROM alerts WHERE id = ?) \
+             AND status = 'sent' AND channel IS NOT NULL AND kind <> 'update'",
+        ))
+        .bind(now)
+        .bind(now)
+        .bind(alert_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
     async fn reserve_seqs(conn: &mut DB::Connection, n: usize) -> Result<Vec<i64>, StoreError> {
         if n == 0 {
             return Ok(Vec::new());
@@ -417,6 +441,12 @@ pub struct ClaimRow {
 }
 
 #[derive(sqlx::FromRow)]
+pub struct MessageRow {
+    channel: Option<String>,
+    message_id: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
 pub struct IdRow {
     id: String,
 }
@@ -452,6 +482,7 @@ where
     for<'r> SeqRow: FromRow<'r, DB::Row>,
     for<'r> ClaimRow: FromRow<'r, DB::Row>,
     for<'r> IdRow: FromRow<'r, DB::Row>,
+    for<'r> MessageRow: FromRow<'r, DB::Row>,
 {
     async fn ingest(
         &self,
@@ -526,6 +557,7 @@ where
             }
         }
         Self::write(&mut tx, &plan).await?;
+        Self::follow_up(&mut tx, id, now).await?;
         tx.commit().await?;
         self.wake.notify_one();
         let row = plan.row(&fingerprint).expect("planned");
@@ -607,8 +639,12 @@ where
                 .bind(alert_id.to_string())
                 .execute(&mut *tx)
                 .await?;
+            Self::follow_up(&mut tx, alert_id, now).await?;
         }
         tx.commit().await?;
+        if for_alert.is_some() {
+            self.wake.notify_one();
+        }
         row.record(now)
     }
 
@@ -752,6 +788,20 @@ where
         }
         sqlx::query_with(&sql, args).execute(&self.writer).await?;
         Ok(())
+    }
+
+    async fn sent_messages(&self, alert_id: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let rows: Vec<MessageRow> = sqlx::query_as(&DB::sql(
+            "SELECT channel, message_id FROM outbox WHERE alert_seq = \
+             (SELECT seq FROM alerts WHERE id = ?) AND message_id IS NOT NULL ORDER BY id",
+        ))
+        .bind(alert_id.to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| Some((r.channel?, r.message_id?)))
+            .collect())
     }
 
     async fn find_ids(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError> {

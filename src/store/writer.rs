@@ -17,7 +17,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::StoreError;
 use super::rows::{AlertRow, DeliveryRow, EventRow, OutboxRow, SilenceRow};
-use super::sql::{ClaimRow, Dialect, GroupRow, IdRow, SeqRow, SqlStore};
+use super::sql::{ClaimRow, Dialect, GroupRow, IdRow, MessageRow, SeqRow, SqlStore};
 use crate::domain::NewAlert;
 use crate::engine::Engine;
 
@@ -72,6 +72,7 @@ where
     for<'r> SeqRow: FromRow<'r, DB::Row>,
     for<'r> ClaimRow: FromRow<'r, DB::Row>,
     for<'r> IdRow: FromRow<'r, DB::Row>,
+    for<'r> MessageRow: FromRow<'r, DB::Row>,
 {
     let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
     tokio::spawn(async move {
@@ -133,6 +134,7 @@ where
     for<'r> SeqRow: FromRow<'r, DB::Row>,
     for<'r> ClaimRow: FromRow<'r, DB::Row>,
     for<'r> IdRow: FromRow<'r, DB::Row>,
+    for<'r> MessageRow: FromRow<'r, DB::Row>,
 {
     let batch: Vec<(&[NewAlert], DateTime<Utc>)> =
         jobs.iter().map(|j| (j.alerts.as_slice(), j.now)).collect();

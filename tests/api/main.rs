@@ -9,6 +9,7 @@ mod dingtalk;
 mod engine;
 mod feishu;
 mod helpers;
+mod links;
 mod mockbot;
 mod server;
 mod silences;

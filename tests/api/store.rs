@@ -354,3 +354,43 @@ async fn replicas_racing_on_the_same_alerts_create_each_once() {
         assert_eq!(kinds, ["firing", "aggregated"]);
     }
 }
+
+#[tokio::test]
+async fn an_acknowledgement_holds_until_its_ttl_then_the_alert_pages_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::helpers::storage_url(dir.path()).await;
+    let engine = Engine {
+        ack_ttl: Duration::minutes(30),
+        ..Engine::default()
+    };
+    let s = ackbot::store::open(&url, engine).await.unwrap();
+    let t0 = Utc::now();
+    let a = alert(json!({"title": "slow queries", "severity": "warning"}));
+    let id = s.ingest(vec![a.clone()], t0).await.unwrap().remove(0);
+    s.apply(&id, StateAction::Ack, &li_lei(), t0).await.unwrap();
+    // Still firing 10 minutes later: the ack holds, nobody is paged.
+    s.ingest(vec![a.clone()], t0 + Duration::minutes(10)).await.unwrap();
+    let r = s.get(&id).await.unwrap().unwrap();
+    assert_eq!(r.state, "acknowledged");
+    assert_eq!(s.notifications(&id).await.unwrap().len(), 1);
+    // Past the TTL: the ack ends and the alert pages again.
+    s.ingest(vec![a], t0 + Duration::minutes(40)).await.unwrap();
+    let r = s.get(&id).await.unwrap().unwrap();
+    assert_eq!((r.state, r.acked_by), ("firing", None));
+    let kinds: Vec<_> = s
+        .notifications(&id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|n| n.kind)
+        .collect();
+    assert_eq!(kinds, ["firing", "firing"]);
+    let events: Vec<_> = s
+        .events(&id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.kind, e.actor))
+        .collect();
+    assert_eq!(events.last().unwrap(), &("ack expired".to_string(), "ackbot".to_string()));
+}

@@ -309,6 +309,8 @@ pub fn tone(msg: &Message) -> Tone {
 pub fn tag(msg: &Message) -> String {
     match (msg.kind, msg.items.first()) {
         (NoticeKind::Resolved, _) => "RESOLVED".to_string(),
+        // A follow-up says what the alert is now.
+        (NoticeKind::Update, Some(item)) => item.alert.state.to_ascii_uppercase(),
         (_, Some(item)) => item.alert.severity.as_str().to_ascii_uppercase(),
         (_, None) => "ALERT".to_string(),
     }
@@ -356,7 +358,24 @@ pub fn notice(msg: &Message) -> Option<String> {
             if msg.occurrences == 1 { "" } else { "s" }
         )),
         NoticeKind::Repeat => Some("Still firing (reminder)".to_string()),
+        NoticeKind::Update => msg.items.first().map(|i| update_line(&i.alert)),
         NoticeKind::Firing | NoticeKind::Resolved => None,
+    }
+}
+
+/// What a person did, as a follow-up shows it.
+fn update_line(a: &AlertRecord) -> String {
+    match (a.state, &a.acked_by, a.silenced_until) {
+        ("acknowledged", Some(by), _) => format!(
+            "Acknowledged by {by}{}",
+            a.acked_at
+                .map(|t| format!(" · {}", time(t)))
+                .unwrap_or_default()
+        ),
+        ("silenced", _, Some(until)) => format!("Silenced until {}", time(until)),
+        ("resolved", _, _) => "Resolved".to_string(),
+        ("firing", _, _) => "Firing again: the acknowledgement was taken back".to_string(),
+        (state, _, _) => format!("Now {state}"),
     }
 }
 
