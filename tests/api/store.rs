@@ -369,7 +369,9 @@ async fn an_acknowledgement_holds_until_its_ttl_then_the_alert_pages_again() {
     let id = s.ingest(vec![a.clone()], t0).await.unwrap().remove(0);
     s.apply(&id, StateAction::Ack, &li_lei(), t0).await.unwrap();
     // Still firing 10 minutes later: the ack holds, nobody is paged.
-    s.ingest(vec![a.clone()], t0 + Duration::minutes(10)).await.unwrap();
+    s.ingest(vec![a.clone()], t0 + Duration::minutes(10))
+        .await
+        .unwrap();
     let r = s.get(&id).await.unwrap().unwrap();
     assert_eq!(r.state, "acknowledged");
     assert_eq!(s.notifications(&id).await.unwrap().len(), 1);
@@ -392,5 +394,8 @@ async fn an_acknowledgement_holds_until_its_ttl_then_the_alert_pages_again() {
         .into_iter()
         .map(|e| (e.kind, e.actor))
         .collect();
-    assert_eq!(events.last().unwrap(), &("ack expired".to_string(), "ackbot".to_string()));
+    assert_eq!(
+        events.last().unwrap(),
+        &("ack expired".to_string(), "ackbot".to_string())
+    );
 }
