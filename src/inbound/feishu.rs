@@ -14,6 +14,7 @@ use crate::config::{FeishuConfig, Secret};
 use crate::interaction::{
     Actor, CardAction, CardReply, ChatMessage, InteractionHandler, Platform, strip_leading_mentions,
 };
+use crate::outbound::feishu_app::AppAuth;
 use crate::replay::Sighting;
 use crate::verify::VerifyError;
 use crate::verify::feishu::{
@@ -28,11 +29,28 @@ const CARD_REPLY_BUDGET: Duration = Duration::from_millis(2500);
 pub struct FeishuInbound {
     verification_token: Secret,
     keys: EventKeys,
+    /// The app's API, when `app_id` and `app_secret` are set: chat replies
+    /// are sent through it, and clickers' names are looked up with it.
+    app: Option<Arc<AppAuth>>,
 }
+
+/// How long a card click waits for the clicker's name before using the
+/// open_id: the whole reply must fit Feishu's 3 seconds.
+const NAME_LOOKUP_BUDGET: std::time::Duration = std::time::Duration::from_millis(700);
 
 impl FeishuInbound {
     pub fn new(config: &FeishuConfig) -> Self {
+        let app = match (&config.app_id, &config.app_secret) {
+            (Some(id), Some(secret)) => Some(Arc::new(AppAuth::new(
+                &config.api_base,
+                id,
+                secret.clone(),
+                crate::outbound::channel::http_client(std::time::Duration::from_secs(5)),
+            ))),
+            _ => None,
+        };
         Self {
+            app,
             verification_token: config.verification_token.clone(),
             keys: EventKeys {
                 encrypt_key: config
@@ -308,17 +326,40 @@ pub async fn events(
     }
     tracing::info!(event_id = %header.event_id, event_type = %header.event_type, "Feishu event accepted");
     match dispatch {
-        Dispatch::Card(action) => {
+        Dispatch::Card(mut action) => {
+            if let Some(app) = &feishu.app {
+                let lookup = app.user_name(&action.actor.id);
+                action.actor.name = tokio::time::timeout(NAME_LOOKUP_BUDGET, lookup)
+                    .await
+                    .ok()
+                    .flatten();
+            }
             let reply = card_reply_within_budget(inbound.handler.clone(), action).await;
             Ok(HttpResponse::Ok().json(card_response(reply)))
         }
-        Dispatch::Chat(message) => {
-            // Feishu ignores this response; replies are sent through the app bot
-            // API, which arrives with the outbound channels.
+        Dispatch::Chat(mut message) => {
+            // Feishu ignores this response: the reply goes through the app's
+            // API, after the event is acknowledged.
             let handler = inbound.handler.clone();
+            let app = feishu.app.clone();
             tokio::spawn(async move {
-                if let Some(reply) = handler.chat_message(message).await {
-                    tracing::info!(reply = %reply.text, "Feishu chat reply (sending needs a feishu_app channel)");
+                if let Some(app) = &app {
+                    message.actor.name = app.user_name(&message.actor.id).await;
+                }
+                let chat_id = message.chat_id.clone();
+                let Some(reply) = handler.chat_message(message).await else {
+                    return;
+                };
+                match (&app, chat_id) {
+                    (Some(app), Some(chat_id)) => {
+                        if let Err(e) = app.send_text(&chat_id, &reply.text).await {
+                            tracing::warn!(error = %e, "cannot send the Feishu chat reply");
+                        }
+                    }
+                    _ => tracing::info!(
+                        reply = %reply.text,
+                        "Feishu chat reply not sent: set [feishu] app_id and app_secret"
+                    ),
                 }
             });
             Ok(HttpResponse::Ok().json(json!({"msg": "success"})))

@@ -29,7 +29,12 @@ pub struct AppAuth {
     pub app_secret: Secret,
     client: reqwest::Client,
     token: Mutex<Option<(String, Instant)>>,
+    /// open_id → display name, from the contact API, kept for an hour.
+    names: std::sync::Mutex<std::collections::HashMap<String, (String, Instant)>>,
 }
+
+/// How long a looked-up name is reused.
+const NAME_TTL: Duration = Duration::from_secs(3600);
 
 impl AppAuth {
     pub fn new(api_base: &str, app_id: &str, app_secret: Secret, client: reqwest::Client) -> Self {
@@ -39,7 +44,71 @@ impl AppAuth {
             app_secret,
             client,
             token: Mutex::new(None),
+            names: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
+    }
+
+    /// A request under the tenant token, retried once with a fresh token when
+    /// Feishu says the token is invalid.
+    async fn authorized(
+        &self,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<Answer, SendError> {
+        let token = self.token().await?;
+        let answer = call(build(&token)).await?;
+        let c = answer.json().and_then(|j| code(&j, "code"));
+        if c.is_some_and(|c| TOKEN_INVALID.contains(&c)) {
+            self.invalidate(&token).await;
+            let token = self.token().await?;
+            return call(build(&token)).await;
+        }
+        Ok(answer)
+    }
+
+    /// Posts a plain text message to a chat (replies to chat commands).
+    pub async fn send_text(&self, chat_id: &str, text: &str) -> Result<(), SendError> {
+        let url = format!(
+            "{}/open-apis/im/v1/messages?receive_id_type=chat_id",
+            self.api_base
+        );
+        let body = json!({
+            "receive_id": chat_id,
+            "msg_type": "text",
+            "content": json!({"text": text}).to_string(),
+        });
+        let answer = self
+            .authorized(|token| self.client.post(&url).bearer_auth(token).json(&body))
+            .await?;
+        verdict(&answer).map(|_| ())
+    }
+
+    /// The display name of a user (`GET /open-apis/contact/v3/users/{open_id}`),
+    /// cached; `None` when the app may not read contacts or the call fails.
+    pub async fn user_name(&self, open_id: &str) -> Option<String> {
+        if let Some((name, at)) = self.names.lock().expect("names").get(open_id) {
+            if at.elapsed() < NAME_TTL {
+                return Some(name.clone());
+            }
+        }
+        let url = format!(
+            "{}/open-apis/contact/v3/users/{open_id}?user_id_type=open_id",
+            self.api_base
+        );
+        let answer = self
+            .authorized(|token| self.client.get(&url).bearer_auth(token))
+            .await
+            .ok()?;
+        let json = answer.json()?;
+        if code(&json, "code") != Some(0) {
+            tracing::debug!(open_id, code = ?code(&json, "code"), "no contact name for a Feishu user");
+            return None;
+        }
+        let name = json.pointer("/data/user/name")?.as_str()?.to_string();
+        self.names
+            .lock()
+            .expect("names")
+            .insert(open_id.to_string(), (name.clone(), Instant::now()));
+        Some(name)
     }
 
     /// A valid token: the cached one, or one fetch shared by all who wait.

@@ -436,3 +436,49 @@ async fn channels_that_cannot_edit_get_a_follow_up() {
     assert_eq!(got[1].body["alerts"][0]["state"], "acknowledged");
     assert_eq!(got[1].body["alerts"][0]["acked_by"], "Han Meimei");
 }
+
+#[tokio::test]
+async fn feishu_chat_commands_are_answered_in_the_chat_with_the_name_from_contacts() {
+    let mock = MockBot::feishu_app("cli_test", "app-secret-value").await;
+    mock.with_contact("ou_li_lei", "Li Lei").await;
+    mock.with_contact("ou_han_meimei", "Han Meimei").await;
+    let app = spawn_app_with(with_feishu_app(&mock)).await;
+    let id = post(&app, json!({"title": "kafka lag", "severity": "critical"})).await;
+    mock.wait_for(1, WAIT).await;
+    let event = message_event("evt-msg-1", &format!("@_user_1 ack {}", &id[..6]));
+    let signed = feishu_sign_encrypted(&event, FEISHU_ENCRYPT_KEY, now_secs());
+    let res = app.post_feishu("/feishu/events", &signed).await;
+    assert_eq!(res.status(), 200);
+    // The reply is a text message to the same chat, sent after the event.
+    let got = mock.wait_for(2, WAIT).await;
+    let reply = got
+        .iter()
+        .find(|r| r.body["msg_type"] == "text")
+        .unwrap_or_else(|| panic!("no text reply: {got:?}"));
+    let text: Value = serde_json::from_str(reply.body["content"].as_str().unwrap()).unwrap();
+    assert!(
+        text["text"].as_str().unwrap().contains("Acknowledged"),
+        "{text}"
+    );
+    let alert = app.get_json(&format!("/api/v1/alerts/{id}")).await;
+    assert_eq!(
+        alert["acked_by"], "Han Meimei",
+        "the name from the contact API"
+    );
+
+    // A card click is named the same way.
+    let other = post(
+        &app,
+        json!({"title": "zk session expired", "severity": "critical"}),
+    )
+    .await;
+    let reply = click(
+        &app,
+        "evt-name",
+        json!({"action": "ack", "alert_id": other}),
+    )
+    .await;
+    assert_eq!(reply["toast"]["type"], "success", "{reply}");
+    let alert = app.get_json(&format!("/api/v1/alerts/{other}")).await;
+    assert_eq!(alert["acked_by"], "Li Lei");
+}

@@ -561,6 +561,23 @@ impl MockBot {
         self.state().token_fetches
     }
 
+    /// `feishu_app`: the contact API knows this user's name.
+    pub async fn with_contact(&self, open_id: &str, name: &str) {
+        // feishu_app: `GET /open-apis/contact/v3/users/{open_id}` answers this
+        // user's name (the contact API's shape: `data.user.name`), ahead of
+        // the catch-all handler.
+        Mock::given(wiremock::matchers::method("GET"))
+            .and(wiremock::matchers::path(format!(
+                "/open-apis/contact/v3/users/{open_id}"
+            )))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"code": 0, "msg": "success", "data": {"user": {"open_id": open_id, "name": name}}}),
+            ))
+            .with_priority(1)
+            .mount(&self.server)
+            .await;
+    }
+
     /// `feishu_app`: the current token becomes invalid (99991663); the next
     /// fetch issues a new one.
     pub fn expire_token(&self) {
