@@ -73,7 +73,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(telemetry::request_id_header))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<telemetry::RedactedRootSpan>::new())
                 .app_data(inbound.clone())
                 .app_data(limit.clone())
                 .app_data(tokens.clone())

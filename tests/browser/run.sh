@@ -130,4 +130,8 @@ last="$(api "$base/api/v1/alerts/$id/events" | json 'const e=v.events.at(-1);`${
 count="$(api "$base/api/v1/alerts/$id/events" | json 'v.events.length')"
 [ "$count" = 2 ] || fail "API audit trail has $count entries, want 2 (fired, acknowledged once)"
 echo "  ok   API: audit trail fired, then acknowledged once by $name via link"
+sig="${token##*.}"
+! grep -qF "$sig" "$work/server.log" || fail "the link's token appears in the server log"
+grep -qF '/a/<token>' "$work/server.log" || fail "the log has no redacted /a/<token> request line"
+echo "  ok   log: requests to the link are logged as /a/<token>, never with the token"
 echo "browser test passed in $((SECONDS - started)) s"
