@@ -58,10 +58,7 @@ impl tracing_actix_web::RootSpanBuilder for RedactedRootSpan {
         let target = if request.path().starts_with("/a/") {
             "/a/<token>"
         } else {
-            request
-                .uri()
-                .path_and_query()
-                .map_or("", |p| p.as_str())
+            request.uri().path_and_query().map_or("", |p| p.as_str())
         };
         let route = request.match_pattern().unwrap_or_else(|| "default".into());
         let request_id = request
