@@ -59,7 +59,7 @@ serve() {
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$data'
-max_connections = 200
+max_connections = 500
 EOF
   fi
   port=$(sed -n 's/^port = \([0-9]\+\).*/\1/p' "$data/postgresql.conf" | tail -n1)

@@ -146,6 +146,19 @@ pub async fn storage_url(dir: &std::path::Path) -> String {
             use sqlx::Connection;
             let name = format!("ackbot_t_{}", random_hex(8));
             let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
+            // Test servers are never shut down (their worker threads outlive
+            // the test), so their pooled connections would pile up until
+            // PostgreSQL runs out of slots. Close the ones idle for a while:
+            // a live test's pool notices and reconnects (sqlx checks a
+            // connection before handing it out).
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname LIKE 'ackbot_t_%' AND state = 'idle' \
+                 AND state_change < now() - interval '5 seconds'",
+            )
+            .execute(&mut conn)
+            .await
+            .unwrap();
             sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(&mut conn)
                 .await
