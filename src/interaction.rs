@@ -1,10 +1,8 @@
 //! What people do in chat, in platform-neutral form, and the interface that
 //! acts on it. Inbound handlers verify and decode a platform's callback into a
 //! [`CardAction`] or [`ChatMessage`], call the [`InteractionHandler`], and
-//! render its reply in the platform's format.
-//!
-//! [`Receipt`] is the handler used until alert state exists: it changes nothing
-//! and replies that the action or message was received.
+//! render its reply in the platform's format. The handler that acts is
+//! `act::handler::ChatOps`.
 
 use async_trait::async_trait;
 
@@ -77,36 +75,6 @@ pub trait InteractionHandler: Send + Sync + 'static {
     async fn card_action(&self, action: CardAction) -> CardReply;
     /// `None`: nothing to say.
     async fn chat_message(&self, message: ChatMessage) -> Option<ChatReply>;
-}
-
-/// Acknowledges receipt and changes nothing.
-pub struct Receipt;
-
-#[async_trait]
-impl InteractionHandler for Receipt {
-    async fn card_action(&self, action: CardAction) -> CardReply {
-        let what = action
-            .value
-            .get("action")
-            .and_then(|a| a.as_str())
-            .unwrap_or("unknown");
-        tracing::info!(platform = ?action.actor.platform, action = what, "card action received");
-        CardReply {
-            toast: Some((
-                ToastKind::Info,
-                format!("ackbot received the action: {what}"),
-            )),
-            card: None,
-            state: None,
-        }
-    }
-
-    async fn chat_message(&self, message: ChatMessage) -> Option<ChatReply> {
-        tracing::info!(platform = ?message.actor.platform, "chat message received");
-        Some(ChatReply {
-            text: format!("ackbot received: {}", message.text),
-        })
-    }
 }
 
 /// Removes `@mentions` at the start of a chat message and trims it: platforms

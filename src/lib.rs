@@ -4,15 +4,21 @@
 //! # Layout
 //!
 //! Data flows one way: inbound → engine → store → delivery → outbound; chat
-//! callbacks come back in through inbound. So far:
+//! callbacks come back in through inbound → act → store.
 //!
 //! - [`config`]: the TOML contract, `${VAR}` expansion, secrets that never print.
-//! - [`verify`]: pure signature, timestamp and decryption checks per platform.
+//! - [`verify`]: pure signature, timestamp and decryption checks per platform,
+//!   and the signing of outbound requests and action links.
 //! - [`inbound`]: thin actix handlers that verify, decode and dispatch.
-//! - [`interaction`]: platform-neutral card clicks and chat messages, and the
-//!   handler interface that acts on them.
+//! - [`domain`], [`ingest`]: validated alerts, silences, matchers; source formats.
+//! - [`engine`]: what to notify, when and where (pure).
+//! - [`store`]: the durable state and outbox, SQLite or PostgreSQL.
+//! - [`delivery`], [`outbound`]: the worker that sends due notifications, and the
+//!   channels and cards it sends them through.
+//! - [`interaction`], [`act`]: card clicks and chat commands, and acting on them.
 //! - [`replay`]: remembers accepted callbacks so none is acted on twice.
-//! - [`startup`], [`tls`], [`telemetry`]: the server, its certificate, its logs.
+//! - [`startup`], [`tls`], [`telemetry`], [`metrics`]: the server, its
+//!   certificate, its logs, its counters.
 
 pub mod act;
 pub mod config;
