@@ -1,7 +1,7 @@
 //! Deciding what to notify, and where: no HTTP and no SQL here, so the rules
 //! are unit-tested in one place and both storage backends apply the same ones.
 //!
-//! For every occurrence the store folds into a record, [`Engine::decide`]
+//! For every occurrence the store folds into a record, [`Engine::notices`]
 //! answers "should people hear about this, how soon, and through which
 //! channels". The store writes that answer to the outbox in the same
 //! transaction as the alert, so a decision is never lost or made twice; the
