@@ -429,11 +429,18 @@ pub async fn legacy_card(
         tracing::info!("replayed Feishu card callback ignored");
         return Ok(HttpResponse::Ok().json(json!({})));
     }
+    let name = match &feishu.app {
+        Some(app) => tokio::time::timeout(NAME_LOOKUP_BUDGET, app.user_name(&card.open_id))
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
     let action = CardAction {
         actor: Actor {
             platform: Platform::Feishu,
             id: card.open_id,
-            name: None,
+            name,
         },
         value: card.action.value,
         message_id: card.open_message_id,
