@@ -58,6 +58,9 @@ pub trait Dialect: Database {
 /// backend's bind limit (SQLite 32 766, PostgreSQL 65 535).
 const CHUNK: usize = 500;
 
+/// Attempts for a transaction that lost a race with another replica.
+const ATTEMPTS: u32 = 5;
+
 pub struct SqlStore<DB: Database> {
     pub(super) writer: Pool<DB>,
     pub(super) reader: Pool<DB>,
@@ -90,7 +93,12 @@ where
     pub(super) fn start(writer: Pool<DB>, reader: Pool<DB>, engine: Engine) -> Self {
         let engine = Arc::new(engine);
         let wake = Arc::new(tokio::sync::Notify::new());
-        let queue = writer::spawn(writer.clone(), engine.clone(), wake.clone());
+        let (pool, eng) = (writer.clone(), engine.clone());
+        let commit: writer::Commit = Arc::new(move |batch| {
+            let (pool, eng) = (pool.clone(), eng.clone());
+            Box::pin(async move { Self::commit(&pool, &eng, batch).await })
+        });
+        let queue = writer::spawn(commit, wake.clone());
         Self {
             writer,
             reader,
@@ -312,6 +320,33 @@ where
             .fetch_all(&mut *conn)
             .await?;
         Ok(rows.into_iter().map(|r| r.seq).collect())
+    }
+
+    /// Runs [`Self::ingest_batch`] in a transaction and commits it, again
+    /// when it lost a race with another replica.
+    async fn commit(
+        pool: &Pool<DB>,
+        engine: &Engine,
+        batch: &writer::Batch<'_>,
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let result = async {
+                let mut tx = pool.begin().await?;
+                let ids = Self::ingest_batch(&mut tx, engine, batch).await?;
+                tx.commit().await?;
+                Ok(ids)
+            }
+            .await;
+            match result {
+                Err(StoreError::Database(e)) if attempt < ATTEMPTS && DB::retryable(&e) => {
+                    tracing::debug!(error = %e, attempt, "write lost a race; retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// One group-commit transaction: every request of the batch, in order.
