@@ -62,6 +62,15 @@ impl FeishuInbound {
         }
     }
 
+    /// The clicker's display name, if the app can tell it within the budget.
+    async fn clicker_name(&self, open_id: &str) -> Option<String> {
+        let app = self.app.as_ref()?;
+        tokio::time::timeout(NAME_LOOKUP_BUDGET, app.user_name(open_id))
+            .await
+            .ok()
+            .flatten()
+    }
+
     /// On the unsigned path with an Encrypt Key configured, every failure is the
     /// same `unauthenticated`: distinct answers for bad padding, bad JSON or a
     /// wrong token would make the endpoint a CBC padding oracle.
@@ -327,13 +336,7 @@ pub async fn events(
     tracing::info!(event_id = %header.event_id, event_type = %header.event_type, "Feishu event accepted");
     match dispatch {
         Dispatch::Card(mut action) => {
-            if let Some(app) = &feishu.app {
-                let lookup = app.user_name(&action.actor.id);
-                action.actor.name = tokio::time::timeout(NAME_LOOKUP_BUDGET, lookup)
-                    .await
-                    .ok()
-                    .flatten();
-            }
+            action.actor.name = feishu.clicker_name(&action.actor.id).await;
             let reply = card_reply_within_budget(inbound.handler.clone(), action).await;
             Ok(HttpResponse::Ok().json(card_response(reply)))
         }
@@ -429,13 +432,7 @@ pub async fn legacy_card(
         tracing::info!("replayed Feishu card callback ignored");
         return Ok(HttpResponse::Ok().json(json!({})));
     }
-    let name = match &feishu.app {
-        Some(app) => tokio::time::timeout(NAME_LOOKUP_BUDGET, app.user_name(&card.open_id))
-            .await
-            .ok()
-            .flatten(),
-        None => None,
-    };
+    let name = feishu.clicker_name(&card.open_id).await;
     let action = CardAction {
         actor: Actor {
             platform: Platform::Feishu,

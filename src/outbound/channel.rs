@@ -152,6 +152,32 @@ pub async fn call(request: reqwest::RequestBuilder) -> Result<Answer, SendError>
     })
 }
 
+/// Sends to a platform that answers business errors in an HTTP 200 with a
+/// code in a JSON body (DingTalk and WeCom `errcode`): the status first, then
+/// the platform's `verdict` on the body. A non-JSON answer is a gateway's:
+/// transient.
+pub async fn call_coded(
+    request: reqwest::RequestBuilder,
+    platform: &str,
+    verdict: fn(&serde_json::Value) -> Result<(), SendError>,
+) -> Result<Sent, SendError> {
+    let answer = call(request).await?;
+    if let Some(e) = answer.status_error() {
+        return Err(e);
+    }
+    let json = answer.json().ok_or_else(|| {
+        SendError::transient(format!(
+            "{platform} answered non-JSON: {}",
+            answer.snippet()
+        ))
+    })?;
+    verdict(&json)?;
+    Ok(Sent {
+        message_id: None,
+        answer: answer.body,
+    })
+}
+
 fn transport(e: reqwest::Error) -> SendError {
     let what = if e.is_timeout() {
         "timed out"

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::cards::{self, Message};
-use super::channel::{Channel, SendError, Sent, call, code, text};
+use super::channel::{Channel, SendError, Sent, call_coded, code, text};
 use crate::config::{ChannelKind, Secret};
 use crate::verify::dingtalk::robot_query_suffix;
 
@@ -60,18 +60,7 @@ impl Channel for DingTalkBot {
             }
         }
         let body = cards::dingtalk::message(message);
-        let answer = call(self.client.post(url).json(&body)).await?;
-        if let Some(e) = answer.status_error() {
-            return Err(e);
-        }
-        let json = answer.json().ok_or_else(|| {
-            SendError::transient(format!("dingtalk answered non-JSON: {}", answer.snippet()))
-        })?;
-        verdict(&json)?;
-        Ok(Sent {
-            message_id: None,
-            answer: answer.body,
-        })
+        call_coded(self.client.post(url).json(&body), "dingtalk", verdict).await
     }
 }
 

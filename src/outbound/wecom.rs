@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::cards::{self, Message};
-use super::channel::{Channel, SendError, Sent, call, code, text};
+use super::channel::{Channel, SendError, Sent, call_coded, code, text};
 use crate::config::{ChannelKind, Secret};
 
 pub struct WeComBot {
@@ -45,18 +45,12 @@ impl Channel for WeComBot {
 
     async fn send(&self, message: &Message, _key: &str) -> Result<Sent, SendError> {
         let body = cards::wecom::message(message);
-        let answer = call(self.client.post(self.url.expose()).json(&body)).await?;
-        if let Some(e) = answer.status_error() {
-            return Err(e);
-        }
-        let json = answer.json().ok_or_else(|| {
-            SendError::transient(format!("wecom answered non-JSON: {}", answer.snippet()))
-        })?;
-        verdict(&json)?;
-        Ok(Sent {
-            message_id: None,
-            answer: answer.body,
-        })
+        call_coded(
+            self.client.post(self.url.expose()).json(&body),
+            "wecom",
+            verdict,
+        )
+        .await
     }
 }
 

@@ -5,17 +5,13 @@
 
 use std::time::Duration;
 
-use ackbot::config::{ChannelConfig, Config, Secret};
+use ackbot::config::{Config, Secret};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
 use crate::mockbot::MockBot;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn channel(text: &str) -> ChannelConfig {
-    toml::from_str(text).unwrap()
-}
 
 /// The test config plus a Feishu app bot pointing at `mock`.
 fn with_feishu_app(mock: &MockBot) -> impl FnOnce(&mut Config) + use<> {
@@ -31,15 +27,6 @@ fn with_feishu_app(mock: &MockBot) -> impl FnOnce(&mut Config) + use<> {
         c.delivery.max_backoff = Duration::from_secs(1);
         c.validate().unwrap();
     }
-}
-
-async fn post(app: &TestApp, alert: Value) -> String {
-    let res = app.post_alerts(&alert).await;
-    assert_eq!(res.status(), 202);
-    res.json::<Value>().await.unwrap()["ids"][0]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 /// The callback values of the buttons on a card sent to the app bot.
@@ -80,9 +67,7 @@ async fn click(app: &TestApp, event_id: &str, value: Value) -> Value {
 async fn acknowledge_from_the_feishu_card_updates_state_audit_and_card() {
     let mock = MockBot::feishu_app("cli_test", "app-secret-value").await;
     let app = spawn_app_with(with_feishu_app(&mock)).await;
-    let id = post(
-        &app,
-        json!({"title": "Payment DB unreachable", "severity": "critical", "service": "payment"}),
+    let id = app.post_alert(&json!({"title": "Payment DB unreachable", "severity": "critical", "service": "payment"}),
     )
     .await;
     let sent = mock.wait_for(1, WAIT).await;
@@ -147,7 +132,7 @@ async fn silence_from_the_card_holds_the_next_occurrence_until_it_ends() {
     let mock = MockBot::feishu_app("cli_test", "app-secret-value").await;
     let app = spawn_app_with(with_feishu_app(&mock)).await;
     let alert = json!({"title": "disk 91%", "severity": "critical", "service": "db"});
-    let id = post(&app, alert.clone()).await;
+    let id = app.post_alert(&alert.clone()).await;
     mock.wait_for(1, WAIT).await;
     // A short silence (the card's is one hour; `duration_s` is what a
     // "silence for …" button carries).
@@ -158,12 +143,10 @@ async fn silence_from_the_card_holds_the_next_occurrence_until_it_ends() {
     assert_eq!(shown["state"], "silenced");
 
     // Resolved and firing again while silenced: nothing is delivered.
-    post(
-        &app,
-        json!({"title": "disk 91%", "severity": "critical", "service": "db", "status": "resolved"}),
+    app.post_alert(&json!({"title": "disk 91%", "severity": "critical", "service": "db", "status": "resolved"}),
     )
     .await;
-    post(&app, alert.clone()).await;
+    app.post_alert(&alert.clone()).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     // New messages only (the silence itself edits the sent card: a PATCH).
     let posts = |m: &MockBot| m.received().iter().filter(|r| r.method == "POST").count();
@@ -171,7 +154,7 @@ async fn silence_from_the_card_holds_the_next_occurrence_until_it_ends() {
 
     // After the silence ends, the next occurrence is.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    post(&app, alert).await;
+    app.post_alert(&alert).await;
     let deadline = std::time::Instant::now() + WAIT;
     while posts(&mock) < 2 {
         assert!(
@@ -185,7 +168,9 @@ async fn silence_from_the_card_holds_the_next_occurrence_until_it_ends() {
 #[tokio::test]
 async fn dingtalk_chat_commands_act_and_a_forged_one_changes_nothing() {
     let app = spawn_app().await;
-    let id = post(&app, json!({"title": "queue backlog", "severity": "error"})).await;
+    let id = app
+        .post_alert(&json!({"title": "queue backlog", "severity": "error"}))
+        .await;
     let short = &id[..6];
 
     let (ts, sign) = dingtalk_headers(now_secs() * 1000 + 1, DINGTALK_SECRET);
@@ -224,7 +209,9 @@ async fn dingtalk_chat_commands_act_and_a_forged_one_changes_nothing() {
 
     // list shows what is firing (not the acknowledged one); an unknown
     // command gets help.
-    let other = post(&app, json!({"title": "disk full", "severity": "critical"})).await;
+    let other = app
+        .post_alert(&json!({"title": "disk full", "severity": "critical"}))
+        .await;
     let (ts, sign) = dingtalk_headers(now_secs() * 1000 + 3, DINGTALK_SECRET);
     let res = app
         .post_dingtalk(&ts, &sign, &dingtalk_message("m-3", " list"))
@@ -255,11 +242,9 @@ async fn dingtalk_chat_commands_act_and_a_forged_one_changes_nothing() {
 #[tokio::test]
 async fn wecom_chat_commands_act_through_the_encrypted_callback() {
     let app = spawn_app().await;
-    let id = post(
-        &app,
-        json!({"title": "cert expires", "severity": "warning"}),
-    )
-    .await;
+    let id = app
+        .post_alert(&json!({"title": "cert expires", "severity": "warning"}))
+        .await;
     let (query, body, _) = wecom_post(&wecom_text("w-1", &format!("resolve {id}")), "", now_secs());
     let res = app.post_wecom(&query, body).await;
     assert_eq!(res.status(), 200);
@@ -279,7 +264,7 @@ async fn allow_lists_refuse_others_and_say_so() {
         c.dingtalk.as_mut().unwrap().allowed_users = vec!["someone-else".into()];
     })
     .await;
-    let id = post(&app, json!({"title": "guarded"})).await;
+    let id = app.post_alert(&json!({"title": "guarded"})).await;
     let (ts, sign) = dingtalk_headers(now_secs() * 1000 + 5, DINGTALK_SECRET);
     let res = app
         .post_dingtalk(&ts, &sign, &dingtalk_message("m-1", &format!(" ack {id}")))
@@ -303,11 +288,9 @@ async fn dingtalk_card_callbacks_act_once_and_answer_with_the_new_card_data() {
         c.dingtalk.as_mut().unwrap().card_callback_secret = Some(Secret::new(CARD_SECRET));
     })
     .await;
-    let id = post(
-        &app,
-        json!({"title": "replica lag", "severity": "critical"}),
-    )
-    .await;
+    let id = app
+        .post_alert(&json!({"title": "replica lag", "severity": "critical"}))
+        .await;
     let body = json!({
         "type": "actionCallback", "outTrackId": format!("alert-{id}"), "corpId": "dingcorp",
         "userId": "user123",
@@ -369,11 +352,9 @@ async fn every_feishu_app_copy_of_the_card_is_updated_after_a_click() {
         c.validate().unwrap();
     })
     .await;
-    let id = post(
-        &app,
-        json!({"title": "primary failover", "severity": "critical"}),
-    )
-    .await;
+    let id = app
+        .post_alert(&json!({"title": "primary failover", "severity": "critical"}))
+        .await;
     let sent = mock.wait_for(2, WAIT).await;
     let message_ids: Vec<String> = sent
         .iter()
@@ -415,7 +396,9 @@ async fn channels_that_cannot_edit_get_a_follow_up() {
         c.validate().unwrap();
     })
     .await;
-    let id = post(&app, json!({"title": "api 5xx", "severity": "error"})).await;
+    let id = app
+        .post_alert(&json!({"title": "api 5xx", "severity": "error"}))
+        .await;
     mock.wait_for(1, WAIT).await;
     // Wait until the first delivery is recorded: follow-ups go to channels
     // that carried the alert.
@@ -443,7 +426,9 @@ async fn feishu_chat_commands_are_answered_in_the_chat_with_the_name_from_contac
     mock.with_contact("ou_li_lei", "Li Lei").await;
     mock.with_contact("ou_han_meimei", "Han Meimei").await;
     let app = spawn_app_with(with_feishu_app(&mock)).await;
-    let id = post(&app, json!({"title": "kafka lag", "severity": "critical"})).await;
+    let id = app
+        .post_alert(&json!({"title": "kafka lag", "severity": "critical"}))
+        .await;
     mock.wait_for(1, WAIT).await;
     let event = message_event("evt-msg-1", &format!("@_user_1 ack {}", &id[..6]));
     let signed = feishu_sign_encrypted(&event, FEISHU_ENCRYPT_KEY, now_secs());
@@ -467,11 +452,9 @@ async fn feishu_chat_commands_are_answered_in_the_chat_with_the_name_from_contac
     );
 
     // A card click is named the same way.
-    let other = post(
-        &app,
-        json!({"title": "zk session expired", "severity": "critical"}),
-    )
-    .await;
+    let other = app
+        .post_alert(&json!({"title": "zk session expired", "severity": "critical"}))
+        .await;
     let reply = click(
         &app,
         "evt-name",

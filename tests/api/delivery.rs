@@ -15,10 +15,6 @@ use crate::mockbot::{MockBot, Reply};
 /// 12 s with the 800 ms timeout these tests use).
 const WAIT: Duration = Duration::from_secs(30);
 
-fn channel(toml_text: &str) -> ChannelConfig {
-    toml::from_str(toml_text).unwrap()
-}
-
 /// One channel, every alert to it at once, and retries that stay short.
 fn with_channel(c: ChannelConfig) -> impl FnOnce(&mut Config) {
     move |config: &mut Config| {
@@ -27,15 +23,6 @@ fn with_channel(c: ChannelConfig) -> impl FnOnce(&mut Config) {
         config.delivery.timeout = Duration::from_millis(800);
         config.validate().unwrap();
     }
-}
-
-async fn post(app: &TestApp, alert: Value) -> String {
-    let res = app.post_alerts(&alert).await;
-    assert_eq!(res.status(), 202);
-    res.json::<Value>().await.unwrap()["ids"][0]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 /// Polls the alert until its deliveries satisfy `done`; returns them.
@@ -66,12 +53,12 @@ async fn a_signed_feishu_card_arrives_and_is_recorded_sent() {
         mock.url()
     ))))
     .await;
-    let id = post(
-        &app,
-        json!({"title": "Payment DB unreachable", "severity": "critical", "service": "payment",
+    let id = app
+        .post_alert(
+            &json!({"title": "Payment DB unreachable", "severity": "critical", "service": "payment",
                "trace_id": "trace-7f3a"}),
-    )
-    .await;
+        )
+        .await;
     let got = mock.wait_for(1, WAIT).await;
     assert!(got[0].verified, "{:?}", got[0].rejection);
     assert_eq!(got[0].body["msg_type"], "interactive");
@@ -94,7 +81,7 @@ async fn a_500_is_retried_then_delivered_once() {
         mock.url()
     ))))
     .await;
-    let id = post(&app, json!({"title": "disk full"})).await;
+    let id = app.post_alert(&json!({"title": "disk full"})).await;
     let d = deliveries_until(&app, &id, settled).await;
     assert_eq!(d[0]["status"], "sent");
     assert_eq!(d[0]["attempts"], 2);
@@ -113,7 +100,7 @@ async fn a_429_is_retried_no_sooner_than_retry_after() {
         mock.url()
     ))))
     .await;
-    let id = post(&app, json!({"title": "latency high"})).await;
+    let id = app.post_alert(&json!({"title": "latency high"})).await;
     let got = mock.wait_for(2, WAIT).await;
     let gap = got[1].at - got[0].at;
     assert!(gap >= Duration::from_millis(950), "retried after {gap:?}");
@@ -136,7 +123,9 @@ async fn dingtalk_rate_limit_errcode_in_a_200_is_retried() {
         mock.url()
     ))))
     .await;
-    let id = post(&app, json!({"title": "queue backlog", "severity": "error"})).await;
+    let id = app
+        .post_alert(&json!({"title": "queue backlog", "severity": "error"}))
+        .await;
     let got = mock.wait_for(2, WAIT).await;
     assert!(got.iter().all(|r| r.verified));
     let d = deliveries_until(&app, &id, settled).await;
@@ -153,7 +142,7 @@ async fn a_permanent_refusal_is_not_retried_and_says_why() {
         mock.url()
     ))))
     .await;
-    let id = post(&app, json!({"title": "cert expiring"})).await;
+    let id = app.post_alert(&json!({"title": "cert expiring"})).await;
     let d = deliveries_until(&app, &id, settled).await;
     assert_eq!(d[0]["status"], "failed");
     assert_eq!(d[0]["attempts"], 1);
@@ -201,7 +190,7 @@ async fn a_timeout_is_retried() {
         mock.url()
     ))))
     .await;
-    let id = post(&app, json!({"title": "slow disk"})).await;
+    let id = app.post_alert(&json!({"title": "slow disk"})).await;
     let d = deliveries_until(&app, &id, settled).await;
     assert_eq!(d[0]["status"], "sent");
     assert_eq!(d[0]["attempts"], 2);
@@ -222,12 +211,18 @@ async fn feishu_app_fetches_one_token_and_refreshes_it_when_feishu_says_it_expir
         ))(c);
     })
     .await;
-    let first = post(&app, json!({"title": "one", "severity": "critical"})).await;
-    let second = post(&app, json!({"title": "two", "severity": "critical"})).await;
+    let first = app
+        .post_alert(&json!({"title": "one", "severity": "critical"}))
+        .await;
+    let second = app
+        .post_alert(&json!({"title": "two", "severity": "critical"}))
+        .await;
     mock.wait_for(2, WAIT).await;
     assert_eq!(mock.token_fetches(), 1, "one token shared");
     mock.expire_token();
-    let third = post(&app, json!({"title": "three", "severity": "critical"})).await;
+    let third = app
+        .post_alert(&json!({"title": "three", "severity": "critical"}))
+        .await;
     for id in [&first, &second, &third] {
         let d = deliveries_until(&app, id, settled).await;
         assert_eq!(d[0]["status"], "sent", "{id}");
@@ -252,7 +247,10 @@ async fn pending_deliveries_survive_a_restart_and_arrive_once() {
     .await;
     let mut ids = Vec::new();
     for i in 0..5 {
-        ids.push(post(&app, json!({"title": format!("restart {i}")})).await);
+        ids.push(
+            app.post_alert(&json!({"title": format!("restart {i}")}))
+                .await,
+        );
     }
     for id in &ids {
         deliveries_until(&app, id, |d| {
@@ -454,11 +452,11 @@ async fn email_goes_out_over_smtp_with_subject_and_both_bodies() {
         "name = \"mail\"\ntype = \"email\"\nsmtp_url = \"smtp://127.0.0.1:{port}\"\nfrom = \"ackbot@example.com\"\nto = [\"oncall@example.com\"]"
     ))))
     .await;
-    let id = post(
-        &app,
-        json!({"title": "Payment <DB> down", "severity": "critical", "service": "payment"}),
-    )
-    .await;
+    let id = app
+        .post_alert(
+            &json!({"title": "Payment <DB> down", "severity": "critical", "service": "payment"}),
+        )
+        .await;
     let d = deliveries_until(&app, &id, settled).await;
     assert_eq!(d[0]["status"], "sent", "{d:#?}");
     let mails = mails.lock().unwrap().clone();

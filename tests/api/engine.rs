@@ -11,14 +11,6 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 use crate::mockbot::MockBot;
 
-/// Posts one alert and returns its record id.
-async fn post(app: &TestApp, alert: &Value) -> String {
-    let res = app.post_alerts(alert).await;
-    assert_eq!(res.status(), 202);
-    let body: Value = res.json().await.unwrap();
-    body["ids"][0].as_str().unwrap().to_string()
-}
-
 async fn notifications(app: &TestApp, id: &str) -> Vec<Value> {
     app.get_json(&format!("/api/v1/alerts/{id}/notifications"))
         .await["notifications"]
@@ -67,7 +59,7 @@ async fn five_occurrences_in_a_minute_give_one_notification_and_a_sixth_adds_one
     let alert = json!({"title": "NullPointerException in checkout", "service": "shop"});
     let mut id = String::new();
     for _ in 0..5 {
-        id = post(&app, &alert).await;
+        id = app.post_alert(&alert).await;
     }
     let n = notifications(&app, &id).await;
     assert_eq!(kinds(&n), ["firing"]);
@@ -77,9 +69,9 @@ async fn five_occurrences_in_a_minute_give_one_notification_and_a_sixth_adds_one
     );
     assert_eq!(n[0]["channel"], Value::Null);
 
-    post(&app, &alert).await;
+    app.post_alert(&alert).await;
     for _ in 0..10 {
-        post(&app, &alert).await;
+        app.post_alert(&alert).await;
     }
     let n = notifications(&app, &id).await;
     assert_eq!(
@@ -101,7 +93,7 @@ async fn the_window_and_threshold_are_configurable() {
     let alert = json!({"title": "flaky job"});
     let mut id = String::new();
     for _ in 0..3 {
-        id = post(&app, &alert).await;
+        id = app.post_alert(&alert).await;
     }
     assert_eq!(
         kinds(&notifications(&app, &id).await),
@@ -118,7 +110,7 @@ async fn critical_bypasses_aggregation_and_group_wait() {
     let critical = json!({"title": "payment DB down", "severity": "critical"});
     let mut id = String::new();
     for _ in 0..8 {
-        id = post(&app, &critical).await;
+        id = app.post_alert(&critical).await;
     }
     let n = notifications(&app, &id).await;
     assert_eq!(kinds(&n), ["firing"], "re-sends of a firing alert dedup");
@@ -128,7 +120,7 @@ async fn critical_bypasses_aggregation_and_group_wait() {
 
     let warning = json!({"title": "disk 80%", "severity": "warning"});
     for _ in 0..8 {
-        id = post(&app, &warning).await;
+        id = app.post_alert(&warning).await;
     }
     let n = notifications(&app, &id).await;
     assert_eq!(kinds(&n), ["firing", "aggregated"]);
@@ -148,20 +140,24 @@ async fn silenced_alerts_are_not_notified() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    let quiet = post(&app, &json!({"title": "x", "labels": {"env": "staging"}})).await;
-    let loud = post(&app, &json!({"title": "x", "labels": {"env": "prod"}})).await;
+    let quiet = app
+        .post_alert(&json!({"title": "x", "labels": {"env": "staging"}}))
+        .await;
+    let loud = app
+        .post_alert(&json!({"title": "x", "labels": {"env": "prod"}}))
+        .await;
     assert!(notifications(&app, &quiet).await.is_empty());
     assert_eq!(kinds(&notifications(&app, &loud).await), ["firing"]);
     // Resolving a silenced alert tells nobody either.
     let resolved = json!({"title": "x", "labels": {"env": "staging"}, "status": "resolved"});
-    post(&app, &resolved).await;
+    app.post_alert(&resolved).await;
     assert!(notifications(&app, &quiet).await.is_empty());
 }
 
 #[tokio::test]
 async fn acknowledged_is_not_silenced_a_resolve_still_notifies() {
     let app = spawn_app().await;
-    let id = post(&app, &json!({"title": "queue backlog"})).await;
+    let id = app.post_alert(&json!({"title": "queue backlog"})).await;
     for action in ["ack", "resolve"] {
         let res = app
             .api(Method::POST, &format!("/api/v1/alerts/{id}/{action}"))
@@ -176,18 +172,15 @@ async fn acknowledged_is_not_silenced_a_resolve_still_notifies() {
         ["firing", "resolved"]
     );
     // From the source too: fire again, ack, resolve by Alertmanager-style post.
-    post(&app, &json!({"title": "queue backlog"})).await;
+    app.post_alert(&json!({"title": "queue backlog"})).await;
     let res = app
         .api(Method::POST, &format!("/api/v1/alerts/{id}/ack"))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    post(
-        &app,
-        &json!({"title": "queue backlog", "status": "resolved"}),
-    )
-    .await;
+    app.post_alert(&json!({"title": "queue backlog", "status": "resolved"}))
+        .await;
     assert_eq!(
         kinds(&notifications(&app, &id).await),
         ["firing", "resolved", "firing", "resolved"]
@@ -210,33 +203,31 @@ async fn routes_match_in_order_first_wins_unless_continue() {
             .map(|n| n["channel"].as_str().unwrap().to_string())
             .collect()
     };
-    let db_critical = post(
-        &app,
-        &json!({"title": "replica lag", "severity": "critical", "labels": {"team": "db"}}),
-    )
-    .await;
+    let db_critical = app
+        .post_alert(
+            &json!({"title": "replica lag", "severity": "critical", "labels": {"team": "db"}}),
+        )
+        .await;
     assert_eq!(
         channels(notifications(&app, &db_critical).await),
         ["db", "oncall"]
     );
-    let db_info = post(
-        &app,
-        &json!({"title": "vacuum", "severity": "info", "labels": {"team": "db"}}),
-    )
-    .await;
+    let db_info = app
+        .post_alert(&json!({"title": "vacuum", "severity": "info", "labels": {"team": "db"}}))
+        .await;
     assert_eq!(channels(notifications(&app, &db_info).await), ["db", "all"]);
-    let web_error = post(&app, &json!({"title": "5xx", "severity": "error"})).await;
+    let web_error = app
+        .post_alert(&json!({"title": "5xx", "severity": "error"}))
+        .await;
     assert_eq!(channels(notifications(&app, &web_error).await), ["oncall"]);
 }
 
 #[tokio::test]
 async fn with_channels_but_no_routes_every_alert_goes_to_every_channel_at_once() {
     let app = spawn_app_with(with_routes(&["feishu", "mail"], &[]).await).await;
-    let id = post(
-        &app,
-        &json!({"title": "cert expires in 7 days", "severity": "info"}),
-    )
-    .await;
+    let id = app
+        .post_alert(&json!({"title": "cert expires in 7 days", "severity": "info"}))
+        .await;
     let n = notifications(&app, &id).await;
     let channels: Vec<_> = n.iter().map(|n| n["channel"].as_str().unwrap()).collect();
     assert_eq!(channels, ["feishu", "mail"]);
@@ -250,9 +241,15 @@ async fn a_group_collects_alerts_until_its_flush() {
         &["channels = [\"ops\"]\ngroup_by = [\"alertname\"]\ngroup_wait = \"30s\"\ngroup_interval = \"5m\""],
     ).await)
     .await;
-    let a = post(&app, &json!({"title": "HostDown", "labels": {"host": "a"}})).await;
-    let b = post(&app, &json!({"title": "HostDown", "labels": {"host": "b"}})).await;
-    let other = post(&app, &json!({"title": "DiskFull", "labels": {"host": "a"}})).await;
+    let a = app
+        .post_alert(&json!({"title": "HostDown", "labels": {"host": "a"}}))
+        .await;
+    let b = app
+        .post_alert(&json!({"title": "HostDown", "labels": {"host": "b"}}))
+        .await;
+    let other = app
+        .post_alert(&json!({"title": "DiskFull", "labels": {"host": "a"}}))
+        .await;
     let (na, nb, no) = (
         notifications(&app, &a).await,
         notifications(&app, &b).await,

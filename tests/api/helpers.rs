@@ -435,6 +435,14 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Posts one alert, expects 202, and returns its record id.
+    pub async fn post_alert(&self, alert: &Value) -> String {
+        let res = self.post_alerts(alert).await;
+        assert_eq!(res.status(), 202);
+        let body: Value = res.json().await.unwrap();
+        body["ids"][0].as_str().unwrap().to_string()
+    }
+
     pub async fn get_json(&self, path: &str) -> Value {
         let res = self.api(reqwest::Method::GET, path).send().await.unwrap();
         assert_eq!(res.status(), 200, "GET {path}");
@@ -447,4 +455,9 @@ impl TestApp {
             .unwrap()
             .len()
     }
+}
+
+/// A `[[channels]]` entry from its TOML.
+pub fn channel(toml_text: &str) -> ackbot::config::ChannelConfig {
+    toml::from_str(toml_text).unwrap()
 }

@@ -30,19 +30,9 @@ async fn spawn() -> TestApp {
     spawn_app_with(with_links).await
 }
 
-async fn post_alert(app: &TestApp, alert: Value) -> String {
-    let res = app.post_alerts(&alert).await;
-    assert_eq!(res.status(), 202);
-    res.json::<Value>().await.unwrap()["ids"][0]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 async fn firing_alert(app: &TestApp) -> String {
-    post_alert(
-        app,
-        json!({"title": "Payment DB unreachable", "severity": "critical", "service": "payment"}),
+    app.post_alert(
+        &json!({"title": "Payment DB unreachable", "severity": "critical", "service": "payment"}),
     )
     .await
 }
@@ -179,12 +169,12 @@ async fn get_shows_the_confirmation_page_and_changes_nothing() {
 #[tokio::test]
 async fn every_alert_field_is_html_escaped() {
     let app = spawn().await;
-    let id = post_alert(
-        &app,
-        json!({"title": "<script>alert(1)</script> & \"quoted\"", "severity": "warning",
+    let id = app
+        .post_alert(
+            &json!({"title": "<script>alert(1)</script> & \"quoted\"", "severity": "warning",
                "service": "<img src=x onerror=alert(2)>"}),
-    )
-    .await;
+        )
+        .await;
     let p = get_link(&app, &token(&id, "ack", 3600), None).await;
     assert_eq!(p.status, 200);
     assert_page_headers(&p);
@@ -254,7 +244,7 @@ async fn post_acknowledges_once_records_the_name_and_sets_the_cookie() {
 #[tokio::test]
 async fn concurrent_clicks_on_one_link_act_once() {
     let app = spawn().await;
-    let id = post_alert(&app, json!({"title": "disk full"})).await;
+    let id = app.post_alert(&json!({"title": "disk full"})).await;
     let t = token(&id, "silence_1h", 3600);
     let names: Vec<String> = (0..6).map(|i| format!("person {i}")).collect();
     let pages = futures_util::future::join_all(names.iter().map(|n| post_link(&app, &t, n))).await;
