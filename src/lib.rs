@@ -19,20 +19,26 @@
 //! - [`replay`]: remembers accepted callbacks so none is acted on twice.
 //! - [`startup`], [`tls`], [`telemetry`], [`metrics`]: the server, its
 //!   certificate, its logs, its counters.
+//! - [`reload`]: a new config applied without a restart (SIGHUP, `/-/reload`).
+//! - [`tasks`]: background tasks that cannot end silently; [`faults`]: fault
+//!   points the tests arm to prove a failure loses nothing.
 
 pub mod act;
 pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod engine;
+pub mod faults;
 pub mod inbound;
 pub mod ingest;
 pub mod interaction;
 pub mod metrics;
 pub mod outbound;
+pub mod reload;
 pub mod replay;
 pub mod startup;
 pub mod store;
+pub mod tasks;
 pub mod telemetry;
 pub mod tls;
 pub mod verify;

@@ -156,10 +156,21 @@ fn serve(path: Option<PathBuf>) -> ExitCode {
         }
     };
     tracing::info!(%source, "configuration loaded");
+    let faults = match ackbot::faults::Faults::from_env() {
+        Ok(f) => std::sync::Arc::new(f),
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::from(2);
+        }
+    };
     let run = actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(config).await?;
-        app.run_until_stopped().await?;
-        anyhow::Ok(())
+        let options = ackbot::startup::Options {
+            faults,
+            config_path: path,
+            ..Default::default()
+        };
+        let app = Application::build_with(config, options).await?;
+        app.serve_until_signalled().await
     });
     match run {
         Ok(()) => ExitCode::SUCCESS,

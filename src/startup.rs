@@ -3,51 +3,133 @@
 //! tests read back with [`Application::port`]), sets up TLS, and runs until stopped.
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
+use arc_swap::ArcSwap;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
+use crate::delivery::Delivery;
+use crate::faults::Faults;
 use crate::inbound::api::{self, ApiTokens};
+use crate::inbound::health::Lifecycle;
 use crate::inbound::{self, BodyLimit, Inbound, health};
 use crate::interaction::InteractionHandler;
+use crate::reload::Reloader;
+use crate::store::Store;
+use crate::tasks::Tasks;
 use crate::telemetry;
 use crate::tls::{self, CertOrigin};
+
+/// How long a stop waits for requests in flight before closing their
+/// connections anyway.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+
+/// Receives the acting interaction handler and returns the one the
+/// callbacks use (tests wrap it to record what arrives).
+pub type Decorate = Box<dyn FnOnce(Arc<dyn InteractionHandler>) -> Arc<dyn InteractionHandler>>;
+
+/// How the server is built besides its config.
+pub struct Options {
+    pub decorate: Decorate,
+    /// Fault points a test armed.
+    pub faults: Arc<Faults>,
+    /// The file a reload reads (`--config`); `None`: `./ackbot.toml` if it
+    /// exists, else the defaults, as at start-up.
+    pub config_path: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            decorate: Box::new(|acting| acting),
+            faults: Arc::new(Faults::none()),
+            config_path: None,
+        }
+    }
+}
 
 pub struct Application {
     port: u16,
     https: bool,
     server: Server,
-    /// The delivery worker, when channels are configured. It stops with the
-    /// server; unfinished rows are claimed again after their lease.
-    delivery: Option<tokio::task::JoinHandle<()>>,
+    tasks: Tasks,
+    life: web::Data<Lifecycle>,
+    store: Arc<dyn Store>,
+    delivery: Arc<Delivery>,
+    delivery_task: tokio::task::JoinHandle<()>,
+    stop_delivery: tokio::sync::watch::Sender<bool>,
+    /// How long in-flight sends may take when stopping.
+    send_timeout: Duration,
+    reloader: web::Data<Reloader>,
 }
 
 impl Application {
     /// Builds with the interaction handler that acts on alerts.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        Self::build_with_handler(config, |acting| acting).await
+        Self::build_with(config, Options::default()).await
     }
 
-    /// Opens storage (applying migrations), then binds and configures the
-    /// server. `decorate` receives the acting interaction handler and returns
-    /// the one the callbacks use (tests wrap it to record what arrives).
+    /// [`Application::build_with`] with only a handler decoration.
     pub async fn build_with_handler(
         config: Config,
-        decorate: impl FnOnce(Arc<dyn InteractionHandler>) -> Arc<dyn InteractionHandler>,
+        decorate: impl FnOnce(Arc<dyn InteractionHandler>) -> Arc<dyn InteractionHandler> + 'static,
     ) -> anyhow::Result<Self> {
+        Self::build_with(
+            config,
+            Options {
+                decorate: Box::new(decorate),
+                ..Options::default()
+            },
+        )
+        .await
+    }
+
+    /// Opens storage (applying migrations), starts the background tasks,
+    /// then binds and configures the server.
+    pub async fn build_with(config: Config, options: Options) -> anyhow::Result<Self> {
+        let tasks = Tasks::new();
         let engine = crate::engine::Engine::from_config(&config);
-        let store = crate::store::open(config.storage.url.expose(), engine)
+        tracing::info!(storage = %storage_location(config.storage.url.expose()), "opening storage");
+        let background = crate::store::Background {
+            tasks: tasks.clone(),
+            faults: options.faults.clone(),
+        };
+        let store = crate::store::open_with(config.storage.url.expose(), engine, background)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open storage: {e}"))?;
-        let handler = decorate(Arc::new(crate::act::handler::ChatOps {
+        if options.faults.any() {
+            tracing::warn!(
+                "fault points are armed (ACKBOT_FAULTS): this instance fails on purpose"
+            );
+        }
+        // A single instance (SQLite) owns every lease: rows a killed process
+        // had claimed are due again now, not when their lease runs out.
+        if config.storage.url.expose().starts_with("sqlite:") {
+            let released = store
+                .release_leases(None)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot release old leases: {e}"))?;
+            if released > 0 {
+                tracing::info!(
+                    rows = released,
+                    "deliveries claimed before a restart are due again"
+                );
+            }
+        }
+        let allowed = Arc::new(ArcSwap::from_pointee(
+            crate::act::handler::Allowed::from_config(&config),
+        ));
+        let handler = (options.decorate)(Arc::new(crate::act::handler::ChatOps {
             ops: crate::act::ops::Ops {
                 store: store.clone(),
             },
-            allowed: crate::act::handler::Allowed::from_config(&config),
+            allowed: allowed.clone(),
         }));
         let addr = config.listen_addr()?;
         let listener =
@@ -61,26 +143,45 @@ impl Application {
 
         let inbound = web::Data::new(Inbound::from_config(&config, handler));
         let limit = web::Data::new(BodyLimit(config.server.max_body_bytes));
-        let tokens = web::Data::new(ApiTokens(config.api.tokens.clone()));
+        let ingest_limit = config.server.max_ingest_body_bytes;
+        let tokens = web::Data::new(ApiTokens::new(config.api.tokens.clone()));
         let link_pages = web::Data::new(crate::inbound::links::LinkPages::from_config(&config));
-        let delivery = if config.channels.is_empty() {
-            None
-        } else {
-            let channels = crate::outbound::build(&config).map_err(|e| anyhow::anyhow!(e))?;
-            Some(crate::delivery::Delivery::new(store.clone(), channels, &config).spawn())
-        };
-        let store = api::store_data(store);
+        let channels = crate::outbound::build(&config).map_err(|e| anyhow::anyhow!(e))?;
+        let (stop_delivery, stop) = tokio::sync::watch::channel(false);
+        let delivery = Arc::new(Delivery::new(store.clone(), channels, &config, stop));
+        let delivery_task = delivery.clone().spawn(&tasks);
+        let life = web::Data::new(Lifecycle::new(tasks.clone()));
+        let reloader = web::Data::new(Reloader::new(
+            options.config_path,
+            config.clone(),
+            store.clone(),
+            delivery.clone(),
+            inbound.clone(),
+            tokens.clone(),
+            link_pages.clone(),
+            allowed,
+        ));
+        let store_data = api::store_data(store.clone());
+        let (app_life, app_reloader) = (life.clone(), reloader.clone());
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(health::track))
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(TracingLogger::<telemetry::RedactedRootSpan>::new())
                 .app_data(inbound.clone())
                 .app_data(limit.clone())
                 .app_data(tokens.clone())
                 .app_data(link_pages.clone())
-                .app_data(store.clone())
+                .app_data(store_data.clone())
+                .app_data(app_life.clone())
+                .app_data(app_reloader.clone())
+                .configure(api::routes(ingest_limit))
                 .configure(routes)
-        });
+        })
+        // Stops are ours (`serve_until_signalled`, `stop`): they close idle
+        // keep-alive connections at once instead of waiting for them.
+        .disable_signals()
+        .shutdown_timeout(DRAIN_LIMIT.as_secs());
         if let Some(workers) = config.server.workers {
             server = server.workers(workers);
         }
@@ -111,7 +212,14 @@ impl Application {
             port,
             https,
             server: server.run(),
+            tasks,
+            life,
+            store,
+            send_timeout: config.delivery.timeout,
             delivery,
+            delivery_task,
+            stop_delivery,
+            reloader,
         })
     }
 
@@ -123,20 +231,140 @@ impl Application {
         if self.https { "https" } else { "http" }
     }
 
-    /// Runs until SIGINT/SIGTERM (actix stops accepting, then drains in-flight
-    /// requests for up to 30 s).
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let result = self.server.await;
-        if let Some(delivery) = self.delivery {
-            delivery.abort();
-        }
-        result
+    /// A handle that stops the HTTP server at once (tests that restart
+    /// ackbot); [`Application::run_until_stopped`] then stops the rest.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
     }
 
-    /// Stops the server (gracefully, like SIGTERM) and with it the delivery
-    /// worker; for tests that restart ackbot.
-    pub fn handle(&self) -> actix_web::dev::ServerHandle {
-        self.server.handle()
+    /// Runs until the HTTP server is stopped through [`Application::handle`]
+    /// or a background task fails (an error: the process should exit
+    /// non-zero). No signal handling: for tests and embedding.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run(false).await
+    }
+
+    /// What `ackbot serve` runs: as [`Application::run_until_stopped`], and
+    /// SIGTERM or SIGINT stop gracefully, SIGHUP reloads the config.
+    pub async fn serve_until_signalled(self) -> anyhow::Result<()> {
+        self.run(true).await
+    }
+
+    async fn run(mut self, signals: bool) -> anyhow::Result<()> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut signals = if signals {
+            Some((
+                signal(SignalKind::terminate())?,
+                signal(SignalKind::interrupt())?,
+                signal(SignalKind::hangup())?,
+            ))
+        } else {
+            None
+        };
+        let tasks = self.tasks.clone();
+        let outcome = loop {
+            let (term, int, hup) = match signals.as_mut() {
+                Some((t, i, h)) => (Some(t), Some(i), Some(h)),
+                None => (None, None, None),
+            };
+            tokio::select! {
+                result = &mut self.server => {
+                    break result.map_err(anyhow::Error::from);
+                }
+                name = tasks.first_stopped() => {
+                    tracing::error!(task = name, "a background task stopped; ackbot stops so that it can be restarted");
+                    break Err(anyhow::anyhow!("background task `{name}` stopped"));
+                }
+                Some(()) = recv(term) => {
+                    tracing::info!("SIGTERM: stopping");
+                    break Ok(());
+                }
+                Some(()) = recv(int) => {
+                    tracing::info!("SIGINT: stopping");
+                    break Ok(());
+                }
+                Some(()) = recv(hup) => {
+                    tracing::info!("SIGHUP: reloading the configuration");
+                    let _ = self.reloader.reload().await;
+                }
+            }
+        };
+        self.stop().await;
+        outcome
+    }
+
+    /// The graceful stop: readiness turns 503 and no new connection is
+    /// accepted; the delivery worker claims nothing more; requests in
+    /// flight finish (their answers close their connections), then idle
+    /// keep-alive connections are closed at once; sends in flight finish
+    /// within the send timeout; rows claimed but not sent are handed back.
+    async fn stop(self) {
+        let started = std::time::Instant::now();
+        self.tasks.stopping();
+        self.life.drain();
+        let _ = self.stop_delivery.send(true);
+        let handle = self.server.handle();
+        handle.pause().await;
+        while self.life.inflight() > 0 && started.elapsed() < DRAIN_LIMIT {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        handle.stop(false).await;
+        let mut delivery_task = self.delivery_task;
+        let bound = self.send_timeout + Duration::from_secs(1);
+        if tokio::time::timeout(bound, &mut delivery_task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("sends still in flight after the timeout; stopping them");
+            delivery_task.abort();
+        }
+        match self
+            .store
+            .release_leases(Some(self.delivery.worker()))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "handed back deliveries claimed but not sent"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot hand back claimed deliveries; they are due again when their lease ends")
+            }
+        }
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "ackbot stopped"
+        );
+    }
+}
+
+/// The next signal, or never when signals are not handled.
+async fn recv(signal: Option<&mut tokio::signal::unix::Signal>) -> Option<()> {
+    match signal {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The storage URL as the log shows it: the SQLite path, or the PostgreSQL
+/// host and database without credentials.
+fn storage_location(url: &str) -> String {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or(url.strip_prefix("sqlite:"))
+    {
+        let path = path.split('?').next().unwrap_or(path);
+        let absolute = std::path::absolute(path)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| path.to_string());
+        return format!("sqlite {absolute}");
+    }
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!(
+            "postgres {}:{}{}",
+            u.host_str().unwrap_or("?"),
+            u.port().unwrap_or(5432),
+            u.path()
+        ),
+        Err(_) => "postgres".to_string(),
     }
 }
 
@@ -158,7 +386,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .get(health::metrics)
             .default_service(json_405()),
     )
-    .configure(api::routes)
+    .service(
+        web::resource("/-/reload")
+            .post(inbound::reload::reload)
+            .default_service(json_405()),
+    )
     .service(
         web::resource("/feishu/events")
             .post(inbound::feishu::events)
@@ -195,7 +427,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Start-up warnings for settings that work but weaken security or do nothing.
-fn warn_about_weak_settings(config: &Config) {
+pub(crate) fn warn_about_weak_settings(config: &Config) {
     if let Some(f) = &config.feishu {
         if f.encrypt_key.is_none() {
             tracing::warn!(

@@ -2,6 +2,9 @@
 //! state changes through [`Ops`], answered with a toast and the updated card
 //! (Feishu) or a short text reply (every platform).
 
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use chrono::Utc;
 
@@ -56,7 +59,8 @@ impl Allowed {
 
 pub struct ChatOps {
     pub ops: Ops,
-    pub allowed: Allowed,
+    /// Replaced on a config reload.
+    pub allowed: Arc<ArcSwap<Allowed>>,
 }
 
 fn via(p: Platform) -> &'static str {
@@ -132,7 +136,7 @@ fn line(r: &AlertRecord) -> String {
 impl InteractionHandler for ChatOps {
     async fn card_action(&self, action: CardAction) -> CardReply {
         let who = &action.actor;
-        if !self.allowed.permits(who) {
+        if !self.allowed.load().permits(who) {
             return CardReply {
                 toast: Some((ToastKind::Error, refusal(who))),
                 card: None,
@@ -199,7 +203,7 @@ impl InteractionHandler for ChatOps {
             command,
             Command::Help | Command::List | Command::Unknown { .. }
         );
-        if acting && !self.allowed.permits(who) {
+        if acting && !self.allowed.load().permits(who) {
             return Some(ChatReply { text: refusal(who) });
         }
         let now = Utc::now();

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::silence::FINGERPRINT_LABEL;
 use crate::domain::{MatchOp, Matcher, NewSilence, StateAction};
-use crate::store::{ActionOutcome, Actor, AlertRecord, SilenceRecord, Store, StoreError};
+use crate::store::{ActionOutcome, Actor, AlertRecord, LinkUse, SilenceRecord, Store, StoreError};
 
 /// What a person asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +131,19 @@ impl Ops {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Done, StoreError> {
+        self.act_once(id, act, actor, None, now).await
+    }
+
+    /// [`Ops::act`] through a signed link, which is marked used together
+    /// with the change ([`StoreError::LinkUsed`] if it already was).
+    pub async fn act_once(
+        &self,
+        id: &str,
+        act: Act,
+        actor: &Actor,
+        link: Option<&LinkUse>,
+        now: DateTime<Utc>,
+    ) -> Result<Done, StoreError> {
         let id = match self.resolve_id(id).await? {
             Ok(id) => id,
             Err(done) => return Ok(done),
@@ -139,14 +152,16 @@ impl Ops {
             Act::Ack => StateAction::Ack,
             Act::Unack => StateAction::Unack,
             Act::Resolve => StateAction::Resolve,
-            Act::Silence(d) => return self.silence_alert(&id, d, actor, now).await,
+            Act::Silence(d) => return self.silence_alert(&id, d, actor, link, now).await,
         };
-        Ok(match self.store.apply(&id, action, actor, now).await? {
-            ActionOutcome::Changed(r) => Done::Changed(r),
-            ActionOutcome::Unchanged(r) => Done::Already(r),
-            ActionOutcome::Refused(why) => Done::Refused(why.to_string()),
-            ActionOutcome::NotFound => Done::NotFound(id),
-        })
+        Ok(
+            match self.store.apply(&id, action, actor, link, now).await? {
+                ActionOutcome::Changed(r) => Done::Changed(r),
+                ActionOutcome::Unchanged(r) => Done::Already(r),
+                ActionOutcome::Refused(why) => Done::Refused(why.to_string()),
+                ActionOutcome::NotFound => Done::NotFound(id),
+            },
+        )
     }
 
     async fn silence_alert(
@@ -154,6 +169,7 @@ impl Ops {
         id: &str,
         duration: Duration,
         actor: &Actor,
+        link: Option<&LinkUse>,
         now: DateTime<Utc>,
     ) -> Result<Done, StoreError> {
         let Some(record) = self.store.get(id).await? else {
@@ -174,7 +190,7 @@ impl Ops {
             Err(e) => return Ok(Done::Refused(e.to_string())),
         };
         self.store
-            .create_silence(&silence, Some((id, actor)), now)
+            .create_silence(&silence, Some((id, actor)), link, now)
             .await?;
         Ok(match self.store.get(id).await? {
             Some(r) => Done::Changed(r),
@@ -192,7 +208,7 @@ impl Ops {
     ) -> Result<Result<SilenceRecord, String>, StoreError> {
         let comment = format!("from {}", actor.via);
         match NewSilence::new(matchers, now, now + duration, &actor.name, &comment, now) {
-            Ok(s) => Ok(Ok(self.store.create_silence(&s, None, now).await?)),
+            Ok(s) => Ok(Ok(self.store.create_silence(&s, None, None, now).await?)),
             Err(e) => Ok(Err(e.to_string())),
         }
     }

@@ -100,6 +100,10 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Requests with larger bodies get 413 before any parsing or crypto.
     pub max_body_bytes: usize,
+    /// The same for the ingestion endpoints (`/api/v1/alerts`,
+    /// `/alertmanager`, `/grafana`), which take whole alert groups: an
+    /// Alertmanager group of 10 000 alerts is about 6 MB.
+    pub max_ingest_body_bytes: usize,
     /// HTTP worker threads; default: one per CPU core.
     pub workers: Option<usize>,
     /// Entries the in-memory replay cache may hold before it refuses new ones.
@@ -116,6 +120,7 @@ impl Default for ServerConfig {
             insecure_http: false,
             public_url: None,
             max_body_bytes: 1024 * 1024,
+            max_ingest_body_bytes: 32 * 1024 * 1024,
             workers: None,
             replay_cache_capacity: 1_000_000,
         }
@@ -413,6 +418,12 @@ impl Config {
             return Err(invalid(
                 "server.max_body_bytes",
                 "must be between 1024 and 67108864",
+            ));
+        }
+        if !(1024..=256 * 1024 * 1024).contains(&s.max_ingest_body_bytes) {
+            return Err(invalid(
+                "server.max_ingest_body_bytes",
+                "must be between 1024 and 268435456",
             ));
         }
         if s.workers == Some(0) {

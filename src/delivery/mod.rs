@@ -83,13 +83,38 @@ impl LinkSigner {
     }
 }
 
-pub struct Delivery {
-    store: Arc<dyn Store>,
+/// What the worker sends with: the channels, their budgets, the link
+/// signer and the `[delivery]` settings. Replaced whole on a config reload;
+/// a round in progress keeps the one it started with.
+pub struct Setup {
     channels: HashMap<String, Arc<dyn Channel>>,
     limits: HashMap<String, Limits>,
     links: Option<LinkSigner>,
     config: DeliveryConfig,
+}
+
+impl Setup {
+    pub fn new(channels: HashMap<String, Arc<dyn Channel>>, config: &Config) -> Self {
+        let limits = config
+            .channels
+            .iter()
+            .map(|c| (c.name.clone(), Limits::new(c.rates())))
+            .collect();
+        Self {
+            channels,
+            limits,
+            links: LinkSigner::from_config(config),
+            config: config.delivery.clone(),
+        }
+    }
+}
+
+pub struct Delivery {
+    store: Arc<dyn Store>,
+    setup: arc_swap::ArcSwap<Setup>,
     worker: String,
+    /// True once shutdown began: no new claims, no new sends.
+    stop: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Delivery {
@@ -97,26 +122,35 @@ impl Delivery {
         store: Arc<dyn Store>,
         channels: HashMap<String, Arc<dyn Channel>>,
         config: &Config,
+        stop: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
-        let limits = config
-            .channels
-            .iter()
-            .map(|c| (c.name.clone(), Limits::new(c.rates())))
-            .collect();
         Self {
             store,
-            channels,
-            limits,
-            links: LinkSigner::from_config(config),
-            config: config.delivery.clone(),
+            setup: arc_swap::ArcSwap::from_pointee(Setup::new(channels, config)),
             worker: format!("{}-{}", std::process::id(), crate::store::new_id()),
+            stop,
         }
     }
 
-    /// Runs until the process ends.
-    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
-        let this = Arc::new(self);
-        tokio::spawn(async move { this.run().await })
+    /// This worker's name in the outbox's `claimed_by`.
+    pub fn worker(&self) -> &str {
+        &self.worker
+    }
+
+    /// Sends with `setup` from the next round on.
+    pub fn reconfigure(&self, setup: Setup) {
+        self.setup.store(Arc::new(setup));
+    }
+
+    /// Runs until the stop signal: then it claims nothing more, lets the
+    /// sends in flight finish, and hands back what it had claimed but not
+    /// sent.
+    pub fn spawn(self: Arc<Self>, tasks: &crate::tasks::Tasks) -> tokio::task::JoinHandle<()> {
+        tasks.spawn("delivery worker", async move { self.run().await })
+    }
+
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
     }
 
     /// Long enough for a round in which every send times out (BATCH rows,
@@ -124,32 +158,40 @@ impl Delivery {
     /// this long before another worker takes them.
     fn lease(&self) -> chrono::Duration {
         let rounds = BATCH.div_ceil(IN_FLIGHT as u32) + 1;
-        chrono::Duration::from_std(self.config.timeout * rounds + Duration::from_secs(5))
+        let timeout = self.setup.load().config.timeout;
+        chrono::Duration::from_std(timeout * rounds + Duration::from_secs(5))
             .expect("bounded timeout")
     }
 
     async fn run(self: Arc<Self>) {
         let wake = self.store.wake();
-        loop {
+        let mut stop = self.stop.clone();
+        while !self.stopping() {
             match self.round().await {
                 Ok(0) => {
                     tokio::select! {
                         _ = wake.notified() => {}
                         _ = tokio::time::sleep(POLL) => {}
+                        _ = stop.changed() => {}
                     }
                 }
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "delivery: cannot claim outbox rows");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = stop.changed() => {}
+                    }
                 }
             }
         }
+        tracing::info!("delivery worker stopped");
     }
 
     /// Claims what is due and sends it. Returns the rows claimed.
     pub async fn round(&self) -> Result<usize, crate::store::StoreError> {
         let now = Utc::now();
+        let setup = self.setup.load_full();
         let rows = self
             .store
             .claim_due(&self.worker, BATCH, self.lease(), now)
@@ -161,20 +203,26 @@ impl Delivery {
         }
         let rounds = by_channel
             .into_iter()
-            .map(|(channel, rows)| self.channel_round(channel, rows, now));
+            .map(|(channel, rows)| self.channel_round(&setup, channel, rows, now));
         futures_util::future::join_all(rounds).await;
         Ok(claimed)
     }
 
-    async fn channel_round(&self, name: String, rows: Vec<Claimed>, now: DateTime<Utc>) {
-        let Some(channel) = self.channels.get(&name).cloned() else {
+    async fn channel_round(
+        &self,
+        setup: &Setup,
+        name: String,
+        rows: Vec<Claimed>,
+        now: DateTime<Utc>,
+    ) {
+        let Some(channel) = setup.channels.get(&name).cloned() else {
             let error = format!("channel `{name}` is not configured (any more)");
             self.finish(&rows, Outcome::Failed { dead: false, error }, now)
                 .await;
             return;
         };
         let messages = compose::group(rows);
-        let (budget, wait) = match self.limits.get(&name) {
+        let (budget, wait) = match setup.limits.get(&name) {
             Some(l) => l.take(messages.len()),
             None => (messages.len(), None),
         };
@@ -186,7 +234,7 @@ impl Delivery {
             self.finish(&deferred, Outcome::Deferred { at }, now).await;
         }
         let outcomes: Vec<(Vec<Claimed>, Outcome)> = futures_util::stream::iter(planned)
-            .map(|p| self.send_one(channel.as_ref(), p))
+            .map(|p| self.send_one(setup, channel.as_ref(), p))
             .buffer_unordered(IN_FLIGHT)
             .filter_map(|o| async move { o })
             .collect()
@@ -207,11 +255,16 @@ impl Delivery {
     /// (`None`: nothing to record, the lease will hand them out again).
     async fn send_one(
         &self,
+        setup: &Setup,
         channel: &dyn Channel,
         planned: Planned,
     ) -> Option<(Vec<Claimed>, Outcome)> {
+        if self.stopping() {
+            // Shutting down: not sent, handed back for the next worker.
+            return Some((planned.rows, Outcome::Released));
+        }
         let now = Utc::now();
-        let message = match self.message(&planned, now).await {
+        let message = match self.message(setup, &planned, now).await {
             Ok(Some(m)) => m,
             Ok(None) => {
                 let error = "the alert no longer exists".to_string();
@@ -262,7 +315,7 @@ impl Delivery {
                     .map(|r| r.created_at)
                     .min()
                     .unwrap_or_default();
-                let give_up = chrono::Duration::from_std(self.config.give_up_after)
+                let give_up = chrono::Duration::from_std(setup.config.give_up_after)
                     .unwrap_or(chrono::Duration::hours(24));
                 if now.timestamp_millis() - oldest >= give_up.num_milliseconds() {
                     tracing::error!(channel = channel.name(), rows = planned.rows.len(), error = %message, "delivery kept failing: dead");
@@ -274,7 +327,7 @@ impl Delivery {
                     let wait = backoff::delay(
                         attempts,
                         retry_after,
-                        self.config.max_backoff,
+                        setup.config.max_backoff,
                         backoff::jitter(),
                     );
                     tracing::warn!(channel = channel.name(), rows = planned.rows.len(), attempts, retry_in_ms = wait.as_millis() as u64, error = %message, "delivery failed; will retry");
@@ -341,6 +394,7 @@ impl Delivery {
     /// The message for planned rows, reading each alert as it is now.
     async fn message(
         &self,
+        setup: &Setup,
         planned: &Planned,
         now: DateTime<Utc>,
     ) -> Result<Option<Message>, crate::store::StoreError> {
@@ -358,7 +412,7 @@ impl Delivery {
         let mut items = Vec::with_capacity(listed);
         for id in &ids[..listed] {
             if let Some(alert) = self.store.get(id).await? {
-                let links = self.links.as_ref().map(|l| l.links(&alert.id, now));
+                let links = setup.links.as_ref().map(|l| l.links(&alert.id, now));
                 items.push(Item { alert, links });
             }
         }
@@ -395,6 +449,7 @@ impl Delivery {
             Outcome::Failed { dead: true, .. } => "dead",
             Outcome::Failed { dead: false, .. } => "failed",
             Outcome::Deferred { .. } => "deferred",
+            Outcome::Released => "released",
         };
         crate::metrics::get().delivery(&rows[0].channel, counted, rows.len());
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();

@@ -208,6 +208,14 @@ pub fn from_json(value: serde_json::Value) -> Result<NewAlert, DomainError> {
     NewAlert::try_from(input)
 }
 
+/// [`from_json`] from the alert's raw JSON text, without building a tree of
+/// values first.
+pub fn from_raw(raw: &serde_json::value::RawValue) -> Result<NewAlert, DomainError> {
+    let input: AlertInput =
+        serde_json::from_str(raw.get()).map_err(|e| DomainError::new("alert", e.to_string()))?;
+    NewAlert::try_from(input)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

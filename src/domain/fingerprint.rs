@@ -36,6 +36,16 @@ impl Fingerprint {
     /// Derived: the first 16 bytes of SHA-256 over service, title and the sorted
     /// labels, each length-prefixed so no two different inputs share a preimage.
     pub fn derive(service: Option<&str>, title: &str, labels: &Labels) -> Self {
+        Self::derive_pairs(service, title, labels.iter())
+    }
+
+    /// [`Fingerprint::derive`] over label pairs in name order, valid or not
+    /// (a repaired alert is identified by the labels it was sent with).
+    pub fn derive_pairs<'a>(
+        service: Option<&str>,
+        title: &str,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
         let mut h = Sha256::new();
         let mut field = |s: &str| {
             h.update((s.len() as u64).to_be_bytes());
@@ -43,7 +53,7 @@ impl Fingerprint {
         };
         field(service.unwrap_or(""));
         field(title);
-        for (k, v) in labels.iter() {
+        for (k, v) in labels {
             field(k);
             field(v);
         }

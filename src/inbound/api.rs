@@ -11,18 +11,26 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use chrono::Utc;
 use futures_util::future::{Ready, ready};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
+use serde_json::value::RawValue;
 
 use super::RawBody;
 use crate::config::Secret;
 use crate::domain::silence::FINGERPRINT_LABEL;
 use crate::domain::{DomainError, MatchOp, Matcher, NewAlert, NewSilence, StateAction, alert};
-use crate::ingest::alertmanager::{self, Flavor, Notification};
+use crate::ingest::alertmanager::{self, Flavor};
 use crate::store::{ActionOutcome, Actor, Store, StoreError};
 use crate::verify::ct_eq;
 
 /// Most records one `GET /api/v1/alerts` returns.
 const MAX_LIST: u32 = 1000;
+
+/// Alerts converted and committed together. A request of up to this many is
+/// one transaction; a larger one (an Alertmanager group of 10 000) is
+/// committed in chunks of this size, one after the other, so that memory
+/// follows the chunk and not the request: the body is held once, its alerts
+/// as slices of it, and only one chunk at a time as alerts and rows.
+pub const INGEST_CHUNK: usize = 2_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -52,6 +60,7 @@ impl ApiError {
             Self::Invalid(_) | Self::BadJson(_) => "invalid",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
+            Self::Storage(e) if storage_bug(e) => "internal",
             Self::Storage(_) => "storage_unavailable",
         }
     }
@@ -64,15 +73,25 @@ impl ResponseError for ApiError {
             Self::Invalid(_) | Self::BadJson(_) => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Storage(e) if storage_bug(e) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::Storage(e) = self {
-            tracing::error!(error = %e, "storage failure");
-        }
-        let mut body = json!({"error": self.code(), "message": self.to_string()});
+        let message = match self {
+            // The cause is for the log, not for the caller.
+            Self::Storage(e) if storage_bug(e) => {
+                tracing::error!(error = %e, "request failed inside ackbot");
+                "ackbot failed to handle this request and stored nothing of it; the cause is in its log".to_string()
+            }
+            Self::Storage(e) => {
+                tracing::error!(error = %e, "storage failure");
+                self.to_string()
+            }
+            _ => self.to_string(),
+        };
+        let mut body = json!({"error": self.code(), "message": message});
         if let Self::Invalid(e) = self {
             body["field"] = json!(e.field);
         }
@@ -80,8 +99,23 @@ impl ResponseError for ApiError {
     }
 }
 
-/// The accepted Bearer tokens, registered as app data.
-pub struct ApiTokens(pub Vec<Secret>);
+/// A failure of ackbot's own (500), not of the storage behind it (503).
+fn storage_bug(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Internal(_) | StoreError::Injected(_) | StoreError::Corrupt(_)
+    )
+}
+
+/// The accepted Bearer tokens, registered as app data; replaced on a config
+/// reload.
+pub struct ApiTokens(pub arc_swap::ArcSwap<Vec<Secret>>);
+
+impl ApiTokens {
+    pub fn new(tokens: Vec<Secret>) -> Self {
+        Self(arc_swap::ArcSwap::from_pointee(tokens))
+    }
+}
 
 /// Proof that the request carried a valid Bearer token.
 pub struct Authenticated;
@@ -98,8 +132,8 @@ impl FromRequest for Authenticated {
 fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
     let tokens = req
         .app_data::<web::Data<ApiTokens>>()
-        .map(|t| &t.0[..])
-        .unwrap_or(&[]);
+        .map(|t| t.0.load_full())
+        .unwrap_or_default();
     if tokens.is_empty() {
         return Err(ApiError::NoTokens);
     }
@@ -122,17 +156,53 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
     }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+fn parse_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
         ApiError::BadJson(format!("body is not valid JSON of the expected shape: {e}"))
     })
 }
 
-async fn commit(store: &dyn Store, alerts: Vec<NewAlert>) -> Result<HttpResponse, ApiError> {
-    let ids = store.ingest(alerts, Utc::now()).await?;
-    crate::metrics::get()
-        .alerts_accepted
-        .inc_by(ids.len() as u64);
+/// Converts and commits `raw` alerts in [`INGEST_CHUNK`]s. All are converted
+/// once first when there is more than one chunk, so an invalid alert
+/// refuses the request before anything is stored. Should storage fail after
+/// some chunks, the answer is 503 and those chunks stay committed: sending
+/// the request again is safe (occurrences fold into their records and
+/// notifications are not repeated).
+async fn commit(
+    store: &dyn Store,
+    raw: &[&RawValue],
+    convert: impl Fn(&RawValue, usize) -> Result<NewAlert, DomainError>,
+) -> Result<HttpResponse, ApiError> {
+    if raw.len() > INGEST_CHUNK {
+        for (i, r) in raw.iter().enumerate() {
+            convert(r, i)?;
+        }
+    }
+    let now = Utc::now();
+    let mut ids = Vec::with_capacity(raw.len());
+    for (n, chunk) in raw.chunks(INGEST_CHUNK).enumerate() {
+        let alerts = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, r)| convert(r, n * INGEST_CHUNK + i))
+            .collect::<Result<Vec<_>, _>>()?;
+        match store.ingest(alerts, now).await {
+            Ok(chunk_ids) => ids.extend(chunk_ids),
+            Err(e) => {
+                if !ids.is_empty() {
+                    tracing::warn!(
+                        committed = ids.len(),
+                        of = raw.len(),
+                        "storage failed part way through a large request; the committed alerts stay"
+                    );
+                }
+                return Err(e.into());
+            }
+        }
+        crate::metrics::get()
+            .alerts_accepted
+            .inc_by(chunk.len() as u64);
+    }
     tracing::info!(accepted = ids.len(), "alerts committed");
     Ok(HttpResponse::Accepted().json(json!({"accepted": ids.len(), "ids": ids})))
 }
@@ -144,34 +214,33 @@ pub async fn post_alerts(
     body: RawBody,
     store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let alerts = match parse_json::<Value>(&body.0)? {
-        Value::Array(items) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| alert::from_json(v).map_err(|e| e.at_index(i)))
-            .collect::<Result<Vec<_>, _>>()?,
-        v @ Value::Object(_) => vec![alert::from_json(v)?],
+    let whole: &RawValue = parse_json(&body.0)?;
+    let text = whole.get();
+    let raw: Vec<&RawValue> = match text.as_bytes().first() {
+        Some(b'[') => parse_json(text.as_bytes())?,
+        Some(b'{') => vec![whole],
         _ => {
             return Err(ApiError::BadJson(
                 "body must be an alert object or an array of them".into(),
             ));
         }
     };
-    commit(&**store, alerts).await
+    let single = raw.len() == 1 && text.starts_with('{');
+    commit(&**store, &raw, |r, i| {
+        alert::from_raw(r).map_err(|e| if single { e } else { e.at_index(i) })
+    })
+    .await
 }
 
 /// `POST /api/v1/alertmanager`: Alertmanager `webhook_configs` (version 4).
+/// Never refuses an alert for what it contains (see `ingest::alertmanager`).
 pub async fn post_alertmanager(
     _: Authenticated,
     body: RawBody,
     store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let payload: Notification = parse_json(&body.0)?;
-    commit(
-        &**store,
-        alertmanager::convert(payload, Flavor::Alertmanager)?,
-    )
-    .await
+    let raw = alertmanager::alerts(&body.0, Flavor::Alertmanager)?;
+    commit(&**store, &raw, alertmanager::convert).await
 }
 
 /// `POST /api/v1/grafana`: a Grafana unified-alerting webhook contact point.
@@ -180,8 +249,8 @@ pub async fn post_grafana(
     body: RawBody,
     store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let payload: Notification = parse_json(&body.0)?;
-    commit(&**store, alertmanager::convert(payload, Flavor::Grafana)?).await
+    let raw = alertmanager::alerts(&body.0, Flavor::Grafana)?;
+    commit(&**store, &raw, alertmanager::convert).await
 }
 
 #[derive(Deserialize)]
@@ -279,7 +348,7 @@ pub async fn alert_action(
     };
     let name = actor_name(body.by)?;
     let actor = Actor { name, via: "api" };
-    match store.apply(&id, action, &actor, Utc::now()).await? {
+    match store.apply(&id, action, &actor, None, Utc::now()).await? {
         ActionOutcome::Changed(alert) => {
             Ok(HttpResponse::Ok().json(json!({"changed": true, "alert": alert})))
         }
@@ -347,7 +416,7 @@ pub async fn post_silence(
         &body.comment,
         now,
     )?;
-    let record = store.create_silence(&silence, None, now).await?;
+    let record = store.create_silence(&silence, None, None, now).await?;
     Ok(HttpResponse::Created().json(json!({"silence": record})))
 }
 
@@ -418,7 +487,7 @@ pub async fn silence_alert(
         now,
     )?;
     let created = store
-        .create_silence(&silence, Some((&id, &actor)), now)
+        .create_silence(&silence, Some((&id, &actor)), None, now)
         .await?;
     let alert = store
         .get(&id)
@@ -427,26 +496,71 @@ pub async fn silence_alert(
     Ok(HttpResponse::Created().json(json!({"silence": created, "alert": alert})))
 }
 
-/// Registers the `/api/v1` routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api/v1")
-            .route("/alerts", web::post().to(post_alerts))
-            .route("/alerts", web::get().to(list_alerts))
-            .route("/alertmanager", web::post().to(post_alertmanager))
-            .route("/grafana", web::post().to(post_grafana))
-            .route("/alerts/{id}", web::get().to(get_alert))
-            .route("/alerts/{id}/events", web::get().to(alert_events))
-            .route(
-                "/alerts/{id}/notifications",
-                web::get().to(alert_notifications),
-            )
-            .route("/alerts/{id}/silence", web::post().to(silence_alert))
-            .route("/silences", web::post().to(post_silence))
-            .route("/silences", web::get().to(list_silences))
-            .route("/silences/{id}", web::delete().to(delete_silence))
-            .route("/alerts/{id}/{action}", web::post().to(alert_action)),
-    );
+/// Registers the `/api/v1` routes. The ingestion endpoints take bodies up
+/// to `ingest_limit` bytes; a known path with another method is 405.
+pub fn routes(ingest_limit: usize) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        let json_405 = || web::to(super::health::method_not_allowed);
+        let ingest = || web::Data::new(super::BodyLimit(ingest_limit));
+        cfg.service(
+            web::scope("/api/v1")
+                .service(
+                    web::resource("/alerts")
+                        .app_data(ingest())
+                        .post(post_alerts)
+                        .get(list_alerts)
+                        .default_service(json_405()),
+                )
+                .service(
+                    web::resource("/alertmanager")
+                        .app_data(ingest())
+                        .post(post_alertmanager)
+                        .default_service(json_405()),
+                )
+                .service(
+                    web::resource("/grafana")
+                        .app_data(ingest())
+                        .post(post_grafana)
+                        .default_service(json_405()),
+                )
+                .service(
+                    web::resource("/alerts/{id}")
+                        .get(get_alert)
+                        .default_service(json_405()),
+                )
+                .service(
+                    web::resource("/alerts/{id}/events")
+                        .get(alert_events)
+                        .default_service(json_405()),
+                )
+                .service(
+                    web::resource("/alerts/{id}/notifications")
+                        .get(alert_notifications)
+                        .default_service(json_405()),
+                )
+                .service(
+                    web::resource("/alerts/{id}/silence")
+                        .post(silence_alert)
+                        .default_service(json_405()),
+                )
+                .service(
+                    web::resource("/alerts/{id}/{action:ack|unack|resolve}")
+                        .post(alert_action)
+                        .default_service(json_405()),
+                )
+                .service(
+                    web::resource("/silences")
+                        .post(post_silence)
+                        .get(list_silences)
+                        .default_service(json_405()),
+                )
+                .service(
+                    web::resource("/silences/{id}")
+                        .delete(delete_silence)
+                        .default_service(json_405()),
+                ),
+        );
+    }
 }
 
 /// The store as app data (`web::Data<dyn Store>`).

@@ -38,7 +38,9 @@ impl FromRequest for RawBody {
             if declared.is_some_and(|n| n > limit) {
                 return Err(InboundError::PayloadTooLarge { limit });
             }
-            let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
+            // Grown as bytes arrive beyond the first MiB: a large declared
+            // length alone does not reserve memory.
+            let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(limit).min(1 << 20));
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk
                     .map_err(|e| InboundError::BadRequest(format!("cannot read body: {e}")))?;

@@ -78,7 +78,7 @@ pub async fn robot(
 ) -> Result<HttpResponse, InboundError> {
     let dingtalk = inbound
         .dingtalk
-        .as_ref()
+        .load_full()
         .ok_or(InboundError::NotConfigured {
             platform: "DingTalk",
             section: "dingtalk",
@@ -158,8 +158,8 @@ pub async fn card(
     body: RawBody,
     inbound: web::Data<Inbound>,
 ) -> Result<HttpResponse, InboundError> {
-    let secret = inbound
-        .dingtalk
+    let dingtalk = inbound.dingtalk.load_full();
+    let secret = dingtalk
         .as_ref()
         .and_then(|d| d.card_secret.as_ref().map(|s| (d, s)));
     let Some((dingtalk, secret)) = secret else {

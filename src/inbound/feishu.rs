@@ -87,11 +87,14 @@ impl FeishuInbound {
     }
 }
 
-fn state(inbound: &Inbound) -> Result<&FeishuInbound, InboundError> {
-    inbound.feishu.as_ref().ok_or(InboundError::NotConfigured {
-        platform: "Feishu",
-        section: "feishu",
-    })
+fn state(inbound: &Inbound) -> Result<Arc<FeishuInbound>, InboundError> {
+    inbound
+        .feishu
+        .load_full()
+        .ok_or(InboundError::NotConfigured {
+            platform: "Feishu",
+            section: "feishu",
+        })
 }
 
 fn signature_headers(req: &HttpRequest) -> SignatureHeaders<'_> {
@@ -305,7 +308,7 @@ pub async fn events(
     let incoming: Incoming = serde_json::from_slice(&plaintext)
         .map_err(|e| opaque(InboundError::bad_json("event", e)))?;
     if incoming.kind.as_deref() == Some("url_verification") {
-        return challenge_response(feishu, &incoming).map_err(opaque);
+        return challenge_response(&feishu, &incoming).map_err(opaque);
     }
     if unsigned && feishu.keys.encrypt_key.is_some() {
         // Only the challenge may arrive unsigned once an Encrypt Key is set.
@@ -403,7 +406,7 @@ pub async fn legacy_card(
         if incoming.kind.as_deref() != Some("url_verification") {
             return Err(VerifyError::MissingHeader(HEADER_SIGNATURE).into());
         }
-        return challenge_response(feishu, &incoming).map_err(opaque);
+        return challenge_response(&feishu, &incoming).map_err(opaque);
     }
     if headers
         .signature

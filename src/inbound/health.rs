@@ -1,15 +1,102 @@
-//! Liveness and readiness for load balancers, metrics for Prometheus.
+//! Liveness and readiness for load balancers, metrics for Prometheus, and
+//! the server's own lifecycle: requests in flight, and whether it is
+//! draining before a stop.
 
-use actix_web::HttpResponse;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::ConnectionType;
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web};
 use serde_json::json;
+
+use crate::tasks::Tasks;
+
+/// Requests in flight and the draining flag, shared by every worker.
+pub struct Lifecycle {
+    inflight: AtomicUsize,
+    draining: AtomicBool,
+    pub tasks: Tasks,
+}
+
+impl Lifecycle {
+    pub fn new(tasks: Tasks) -> Self {
+        Self {
+            inflight: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
+            tasks,
+        }
+    }
+
+    pub fn inflight(&self) -> usize {
+        self.inflight.load(Ordering::SeqCst)
+    }
+
+    /// From now on readiness is 503 and every answer closes its connection.
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+}
+
+/// Counts the request while it is handled.
+struct InFlight<'a>(&'a Lifecycle);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.inflight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Middleware: counts requests in flight, so a stop can wait for exactly
+/// those and close idle keep-alive connections at once; while draining,
+/// every response closes its connection.
+pub async fn track(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let Some(life) = req.app_data::<web::Data<Lifecycle>>().cloned() else {
+        return next.call(req).await;
+    };
+    life.inflight.fetch_add(1, Ordering::SeqCst);
+    let _counted = InFlight(&life);
+    let mut res = next.call(req).await?;
+    if life.draining() {
+        res.response_mut()
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+    }
+    Ok(res)
+}
 
 /// The process is up and serving.
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// Ready to take traffic: storage answers.
-pub async fn readyz(store: actix_web::web::Data<dyn crate::store::Store>) -> HttpResponse {
+/// Ready to take traffic: not stopping, every background task running, and
+/// storage answers.
+pub async fn readyz(
+    store: web::Data<dyn crate::store::Store>,
+    life: web::Data<Lifecycle>,
+) -> HttpResponse {
+    if life.draining() {
+        return HttpResponse::ServiceUnavailable().json(json!({
+            "error": "stopping",
+            "message": "ackbot is shutting down",
+        }));
+    }
+    let stopped = life.tasks.stopped();
+    if !stopped.is_empty() {
+        return HttpResponse::ServiceUnavailable().json(json!({
+            "error": "not_ready",
+            "message": format!("background task stopped: {}", stopped.join(", ")),
+        }));
+    }
     match store.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "storage": "ok"})),
         Err(e) => {

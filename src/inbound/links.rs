@@ -5,10 +5,10 @@
 //! - **GET** checks the token (signature, expiry) and shows a small
 //!   confirmation page: the alert, one button, and a name field. It never
 //!   changes anything: link previews and prefetchers fetch GETs.
-//! - **POST** (form `name=…`) checks the token again, marks it used
-//!   ([`Store::use_link`], so each link acts at most once, across replicas),
-//!   then acts through [`Ops`] as `{name}` via `link`, and remembers the name
-//!   in the `ackbot_name` cookie for the next link.
+//! - **POST** (form `name=…`) checks the token again, then acts through
+//!   [`Ops`] as `{name}` via `link`, marking the link used in the same
+//!   transaction (so each link acts at most once, across replicas and
+//!   crashes), and remembers the name in the `ackbot_name` cookie.
 //!
 //! Pages are plain HTML with inline CSS and no script or external resource,
 //! under a CSP that allows nothing else; every alert field is escaped. A
@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 
 use crate::act::ops::{Act, Done, Ops, short};
 use crate::config::{Config, Secret};
-use crate::store::{Actor, AlertRecord, Store};
+use crate::store::{Actor, AlertRecord, LinkUse, Store, StoreError};
 use crate::verify::VerifyError;
 use crate::verify::links::{Grant, verify};
 
@@ -47,17 +47,29 @@ const COOKIE_MAX_AGE_SECS: u64 = 365 * 24 * 3600;
 const CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
 
-/// What the link pages need from the config, registered as app data.
+/// What the link pages need from the config, registered as app data;
+/// replaced on a config reload.
 pub struct LinkPages {
     /// `[links] secret`; `None` when links are not configured (pages 404).
-    secret: Option<Secret>,
+    secret: arc_swap::ArcSwapOption<Secret>,
 }
 
 impl LinkPages {
     pub fn from_config(config: &Config) -> Self {
-        Self {
-            secret: config.links.as_ref().map(|l| l.secret.clone()),
-        }
+        let this = Self {
+            secret: arc_swap::ArcSwapOption::empty(),
+        };
+        this.reconfigure(config);
+        this
+    }
+
+    pub fn reconfigure(&self, config: &Config) {
+        self.secret.store(
+            config
+                .links
+                .as_ref()
+                .map(|l| std::sync::Arc::new(l.secret.clone())),
+        );
     }
 }
 
@@ -72,7 +84,7 @@ fn action(name: &str) -> Option<(Act, &'static str, &'static str)> {
     Some((Act::from_value(name, None)?, verb, question))
 }
 
-/// `sha256_hex(token)`: what [`Store::use_link`] records, so the stored id
+/// `sha256_hex(token)`: what the store records as used, so the stored id
 /// cannot be turned back into a working link.
 pub fn link_id(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -80,7 +92,7 @@ pub fn link_id(token: &str) -> String {
 
 /// A valid token's grant with its action, or the page that says why not.
 fn check(pages: &LinkPages, token: &str) -> Result<(Grant, Act, &'static str, &'static str), Page> {
-    let Some(secret) = &pages.secret else {
+    let Some(secret) = pages.secret.load_full() else {
         return Err(Page::error(
             StatusCode::NOT_FOUND,
             "Links are not enabled",
@@ -185,10 +197,22 @@ pub async fn act(
             }
         };
         let now = Utc::now();
-        let expires = Utc.timestamp_opt(grant.expires, 0).single().unwrap_or(now);
-        match store.use_link(&link_id(&token), expires, now).await {
-            Ok(true) => {}
-            Ok(false) => {
+        let link = LinkUse {
+            id: link_id(&token),
+            expires_at: Utc.timestamp_opt(grant.expires, 0).single().unwrap_or(now),
+        };
+        let ops = Ops {
+            store: store.clone().into_inner(),
+        };
+        let actor = Actor { name, via: "link" };
+        // The link is marked used in the action's own transaction: both
+        // happen, or neither does.
+        let done = match ops
+            .act_once(&grant.alert_id, act, &actor, Some(&link), now)
+            .await
+        {
+            Ok(done) => done,
+            Err(StoreError::LinkUsed) => {
                 return Err(Page::error(
                     StatusCode::GONE,
                     "This link was already used",
@@ -198,22 +222,6 @@ pub async fn act(
                 ));
             }
             Err(e) => return Err(Page::unavailable(e)),
-        }
-        let ops = Ops {
-            store: store.clone().into_inner(),
-        };
-        let actor = Actor { name, via: "link" };
-        let done = match ops.act(&grant.alert_id, act, &actor, now).await {
-            Ok(done) => done,
-            Err(e) => {
-                tracing::error!(error = %e, "link action failed after the link was marked used");
-                return Err(Page::error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Something went wrong",
-                    "ackbot could not reach its storage, so the action may not have been done, \
-                     and this link cannot be used again. Please act on the alert from the chat.",
-                ));
-            }
         };
         tracing::info!(
             alert_id = %grant.alert_id,

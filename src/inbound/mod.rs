@@ -10,12 +10,14 @@ pub mod error;
 pub mod feishu;
 pub mod health;
 pub mod links;
+pub mod reload;
 pub mod wecom;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::HttpRequest;
+use arc_swap::ArcSwapOption;
 
 pub use body::{BodyLimit, RawBody};
 pub use error::InboundError;
@@ -28,24 +30,55 @@ use crate::replay::{ReplayGuard, Sighting};
 /// remembered. Feishu re-delivers for about 7 h; a day is comfortable.
 pub const MESSAGE_ID_TTL_SECS: i64 = 24 * 3600;
 
-/// Everything the platform handlers share, built once from the config.
+/// Everything the platform handlers share, built from the config. The
+/// platforms' secrets and settings are replaced on a config reload
+/// ([`Inbound::reconfigure`]); a request in progress keeps the ones it
+/// started with. The replay memory is kept across reloads.
 pub struct Inbound {
-    pub feishu: Option<feishu::FeishuInbound>,
-    pub dingtalk: Option<dingtalk::DingTalkInbound>,
-    pub wecom: Option<wecom::WeComInbound>,
+    pub feishu: ArcSwapOption<feishu::FeishuInbound>,
+    pub dingtalk: ArcSwapOption<dingtalk::DingTalkInbound>,
+    pub wecom: ArcSwapOption<wecom::WeComInbound>,
     pub replay: ReplayGuard,
     pub handler: Arc<dyn InteractionHandler>,
 }
 
 impl Inbound {
     pub fn from_config(config: &Config, handler: Arc<dyn InteractionHandler>) -> Self {
-        Self {
-            feishu: config.feishu.as_ref().map(feishu::FeishuInbound::new),
-            dingtalk: config.dingtalk.as_ref().map(dingtalk::DingTalkInbound::new),
-            wecom: config.wecom.as_ref().map(wecom::WeComInbound::new),
+        let this = Self {
+            feishu: ArcSwapOption::empty(),
+            dingtalk: ArcSwapOption::empty(),
+            wecom: ArcSwapOption::empty(),
             replay: ReplayGuard::new(config.server.replay_cache_capacity),
             handler,
-        }
+        };
+        this.reconfigure(config);
+        this
+    }
+
+    /// Takes the `[feishu]`, `[dingtalk]` and `[wecom]` sections of `config`.
+    pub fn reconfigure(&self, config: &Config) {
+        let arc = |v| Arc::new(v);
+        self.feishu.store(
+            config
+                .feishu
+                .as_ref()
+                .map(feishu::FeishuInbound::new)
+                .map(arc),
+        );
+        self.dingtalk.store(
+            config
+                .dingtalk
+                .as_ref()
+                .map(dingtalk::DingTalkInbound::new)
+                .map(Arc::new),
+        );
+        self.wecom.store(
+            config
+                .wecom
+                .as_ref()
+                .map(wecom::WeComInbound::new)
+                .map(Arc::new),
+        );
     }
 
     /// Records a sighting; a full cache is reported as busy (503, retry later).

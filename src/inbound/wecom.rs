@@ -42,11 +42,14 @@ impl WeComInbound {
     }
 }
 
-fn state(inbound: &Inbound) -> Result<&WeComInbound, InboundError> {
-    inbound.wecom.as_ref().ok_or(InboundError::NotConfigured {
-        platform: "WeCom",
-        section: "wecom",
-    })
+fn state(inbound: &Inbound) -> Result<std::sync::Arc<WeComInbound>, InboundError> {
+    inbound
+        .wecom
+        .load_full()
+        .ok_or(InboundError::NotConfigured {
+            platform: "WeCom",
+            section: "wecom",
+        })
 }
 
 /// Query parameters, percent-decoded without turning `+` into a space.
@@ -117,7 +120,7 @@ pub async fn verify_url(
     let wecom = state(&inbound)?;
     let params = query_params(&req);
     let echostr = param(&params, "echostr")?;
-    verify_request(wecom, &params, echostr, now_ms() / 1000)?;
+    verify_request(&wecom, &params, echostr, now_ms() / 1000)?;
     let plain = wecom.cipher.decrypt(echostr, &wecom.receive_id)?;
     Ok(HttpResponse::Ok()
         .content_type(ContentType::plaintext())
@@ -184,7 +187,7 @@ pub async fn callback(
         })?
         .encrypt;
     let now_secs = now_ms() / 1000;
-    let verified = verify_request(wecom, &params, &encrypted, now_secs)?;
+    let verified = verify_request(&wecom, &params, &encrypted, now_secs)?;
     let plain = wecom.cipher.decrypt(&encrypted, &wecom.receive_id)?;
     let plain = std::str::from_utf8(&plain).map_err(|_| VerifyError::BadPlaintext)?;
     let message: XmlMessage = quick_xml::de::from_str(plain).map_err(|e| {
@@ -221,7 +224,7 @@ pub async fn callback(
     let Some(reply) = inbound.handler.chat_message(chat).await else {
         return Ok(HttpResponse::Ok().finish());
     };
-    let xml = encrypted_reply(wecom, &reply_xml(&reply.text), verified.timestamp);
+    let xml = encrypted_reply(&wecom, &reply_xml(&reply.text), verified.timestamp);
     Ok(HttpResponse::Ok()
         .content_type(ContentType::xml())
         .body(xml))

@@ -6,64 +6,89 @@
 //! - title: label `alertname`, else annotation `summary`;
 //! - content: annotation `description`, else `summary`;
 //! - severity: label `severity` when it names one of ours; any other value
-//!   becomes the default. A 4xx answer makes Alertmanager drop the alert for
-//!   good, so an unusual severity like `page` must not cost the alert;
+//!   becomes the default;
 //! - service: label `service`, else `job`;
 //! - links (`generatorURL`, Grafana's `silenceURL`, `dashboardURL`, `panelURL`)
 //!   become annotations `generator_url`, `silence_url`, `dashboard_url`, `panel_url`;
 //! - fingerprint: the sender's, so a resend and its resolution fold together;
 //! - status: the alert's own `status` (a group may mix firing and resolved).
+//!
+//! **Nothing a genuine sender can send is refused.** Alertmanager drops a
+//! whole group for good on a 4xx, so one odd alert would cost its innocent
+//! neighbours. Here every value is repaired instead of refused: long values
+//! are cut with a visible "…truncated", labels over the limit dropped
+//! (routing labels kept first), invalid names mended, unparseable times
+//! ignored, and the alert carries an [`NOTE_ANNOTATION`] saying what was
+//! changed. Only a body that is not this format at all (bad JSON, a wrong
+//! `version`) is refused.
+//!
+//! The alerts are read as raw JSON slices of the body ([`alerts`]) and
+//! converted one at a time ([`convert`]), so a large group is never held as
+//! a tree of JSON values: the caller converts and commits it in chunks.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::domain::alert::{
-    DEFAULT_SEVERITY, MAX_ANNOTATION_LEN, MAX_CONTENT_LEN, MAX_SERVICE_LEN, MAX_TITLE_LEN,
-    parse_id, parse_status, parse_time,
+    DEFAULT_SEVERITY, MAX_ANNOTATION_LEN, MAX_CONTENT_LEN, MAX_ID_LEN, MAX_SERVICE_LEN,
+    MAX_TITLE_LEN, parse_time,
 };
-use crate::domain::{DomainError, Fingerprint, Labels, NewAlert, Severity};
+use crate::domain::fingerprint::MAX_LEN as MAX_FINGERPRINT_LEN;
+use crate::domain::labels::{MAX_LABELS, MAX_VALUE_LEN, cut};
+use crate::domain::{AlertStatus, DomainError, Fingerprint, Labels, NewAlert, Severity};
 
 /// The webhook payload format version this module reads for Alertmanager.
 pub const ALERTMANAGER_VERSION: &str = "4";
 /// Alertmanager's "not set" time.
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+/// The annotation that says what ackbot changed to keep an alert.
+pub const NOTE_ANNOTATION: &str = "ackbot_note";
+/// Labels kept first when an alert has more than [`MAX_LABELS`]: the ones
+/// titles, routes and silences usually name.
+const KEEP_LABELS: [&str; 10] = [
+    "alertname",
+    "severity",
+    "service",
+    "job",
+    "instance",
+    "team",
+    "env",
+    "namespace",
+    "cluster",
+    "priority",
+];
 
-/// A webhook notification: one alert group.
-#[derive(Debug, Clone, Deserialize)]
+/// A webhook notification: one alert group, its alerts still raw JSON.
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Notification {
-    pub version: Option<String>,
-    pub group_key: Option<String>,
-    pub status: Option<String>,
-    pub receiver: Option<String>,
+struct Envelope<'a> {
+    version: Option<String>,
+    #[serde(default, borrow)]
+    alerts: Vec<&'a RawValue>,
     #[serde(default)]
-    pub alerts: Vec<WireAlert>,
-    #[serde(default, rename = "externalURL")]
-    pub external_url: Option<String>,
-    #[serde(default)]
-    pub truncated_alerts: u64,
+    truncated_alerts: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WireAlert {
-    pub status: Option<String>,
+struct WireAlert {
+    status: Option<String>,
     #[serde(default)]
-    pub labels: BTreeMap<String, String>,
+    labels: BTreeMap<String, String>,
     #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
-    pub starts_at: Option<String>,
-    pub ends_at: Option<String>,
+    annotations: BTreeMap<String, String>,
+    starts_at: Option<String>,
     #[serde(default, rename = "generatorURL")]
-    pub generator_url: Option<String>,
-    pub fingerprint: Option<String>,
+    generator_url: Option<String>,
+    fingerprint: Option<String>,
     #[serde(default, rename = "silenceURL")]
-    pub silence_url: Option<String>,
+    silence_url: Option<String>,
     #[serde(default, rename = "dashboardURL")]
-    pub dashboard_url: Option<String>,
+    dashboard_url: Option<String>,
     #[serde(default, rename = "panelURL")]
-    pub panel_url: Option<String>,
+    panel_url: Option<String>,
 }
 
 /// Which sender the payload came from: Alertmanager insists on version 4,
@@ -74,11 +99,18 @@ pub enum Flavor {
     Grafana,
 }
 
-/// Converts every alert of a notification. All-or-nothing: the first invalid
-/// alert refuses the whole payload, with its index in the message.
-pub fn convert(payload: Notification, flavor: Flavor) -> Result<Vec<NewAlert>, DomainError> {
+/// The alerts of a notification body, each as the raw JSON it came in
+/// (borrowed from `body`). Refuses a body that is not a notification, or
+/// (Alertmanager) not version 4.
+pub fn alerts(body: &[u8], flavor: Flavor) -> Result<Vec<&RawValue>, DomainError> {
+    let envelope: Envelope<'_> = serde_json::from_slice(body).map_err(|e| {
+        DomainError::new(
+            "body",
+            format!("is not a webhook notification (JSON with an `alerts` array): {e}"),
+        )
+    })?;
     if flavor == Flavor::Alertmanager {
-        match payload.version.as_deref() {
+        match envelope.version.as_deref() {
             Some(ALERTMANAGER_VERSION) => {}
             other => {
                 return Err(DomainError::new(
@@ -88,26 +120,47 @@ pub fn convert(payload: Notification, flavor: Flavor) -> Result<Vec<NewAlert>, D
             }
         }
     }
-    if payload.truncated_alerts > 0 {
+    if envelope.truncated_alerts > 0 {
         tracing::warn!(
-            truncated = payload.truncated_alerts,
-            "the sender truncated this alert group (max_alerts); those alerts are not in the payload"
+            truncated = envelope.truncated_alerts,
+            "the sender truncated this alert group (its max_alerts); those alerts are not in the payload"
         );
     }
-    payload
-        .alerts
-        .into_iter()
-        .enumerate()
-        .map(|(i, alert)| convert_alert(alert).map_err(|e| e.at_index(i)))
-        .collect()
+    Ok(envelope.alerts)
+}
+
+/// Converts alert `index` of a notification. Only an element that is not an
+/// alert object at all is refused; everything else is repaired.
+pub fn convert(raw: &RawValue, index: usize) -> Result<NewAlert, DomainError> {
+    let alert: WireAlert = serde_json::from_str(raw.get())
+        .map_err(|e| DomainError::new("alerts", e.to_string()).at_index(index))?;
+    Ok(repair(alert))
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.trim().is_empty())
 }
 
-fn convert_alert(alert: WireAlert) -> Result<NewAlert, DomainError> {
-    let labels = Labels::parse("labels", alert.labels)?;
+/// Notes about what was changed, for [`NOTE_ANNOTATION`].
+#[derive(Default)]
+struct Notes(Vec<String>);
+
+impl Notes {
+    fn push(&mut self, note: impl Into<String>) {
+        self.0.push(note.into());
+    }
+}
+
+fn repair(alert: WireAlert) -> NewAlert {
+    let mut notes = Notes::default();
+    // Without the sender's fingerprint, one is derived from the labels as
+    // sent, so alerts that differ only in dropped labels stay apart.
+    let given = non_empty(alert.fingerprint);
+    let original = given.is_none().then(|| alert.labels.clone());
+    let (labels, repairs) = Labels::repair(alert.labels, MAX_VALUE_LEN, MAX_LABELS, &KEEP_LABELS);
+    if let Some(n) = repairs.describe("labels") {
+        notes.push(n);
+    }
     let mut annotations = alert.annotations;
     for (name, link) in [
         ("generator_url", alert.generator_url),
@@ -119,22 +172,41 @@ fn convert_alert(alert: WireAlert) -> Result<NewAlert, DomainError> {
             annotations.entry(name.to_string()).or_insert(link);
         }
     }
-    let title = labels
-        .get("alertname")
-        .filter(|t| !t.trim().is_empty())
-        .map(str::to_string)
-        .or_else(|| non_empty(annotations.get("summary").cloned()))
-        .ok_or_else(|| {
-            DomainError::new(
-                "labels",
-                "an alert needs an `alertname` label or a `summary` annotation",
-            )
-        })?;
+    // The content is the description, up to the content limit (longer than
+    // an annotation's), taken before the annotations are cut.
     let content = annotations
         .get("description")
         .or_else(|| annotations.get("summary"))
-        .cloned()
+        .map(|c| {
+            if c.len() > MAX_CONTENT_LEN {
+                notes.push(format!("content cut from {} bytes", c.len()));
+            }
+            cut(c, MAX_CONTENT_LEN)
+        })
         .unwrap_or_default();
+    let summary = non_empty(annotations.get("summary").cloned());
+    // One place is left for the note itself.
+    let (mut annotations, repairs) = Labels::repair(
+        annotations,
+        MAX_ANNOTATION_LEN,
+        MAX_LABELS - 1,
+        &["summary", "description", "runbook_url", "generator_url"],
+    );
+    if let Some(n) = repairs.describe("annotations") {
+        notes.push(n);
+    }
+    let title = match labels
+        .get("alertname")
+        .filter(|t| !t.trim().is_empty())
+        .map(str::to_string)
+        .or(summary)
+    {
+        Some(t) => t,
+        None => {
+            notes.push("no `alertname` label nor `summary` annotation");
+            "(unnamed alert)".to_string()
+        }
+    };
     let severity = labels
         .get("severity")
         .and_then(|s| Severity::parse("labels", s).ok())
@@ -142,60 +214,86 @@ fn convert_alert(alert: WireAlert) -> Result<NewAlert, DomainError> {
     let service = labels
         .get("service")
         .or_else(|| labels.get("job"))
-        .map(|s| truncate_to(s, MAX_SERVICE_LEN));
+        .map(|s| cut(s, MAX_SERVICE_LEN));
     let starts_at = match non_empty(alert.starts_at) {
-        Some(t) if t != ZERO_TIME => Some(parse_time("startsAt", &t)?),
+        Some(t) if t != ZERO_TIME => match parse_time("startsAt", &t) {
+            Ok(t) => Some(t),
+            Err(_) => {
+                notes.push("startsAt is not an RFC 3339 time; ignored");
+                None
+            }
+        },
         _ => None,
     };
-    if let Some(t) = non_empty(alert.ends_at).filter(|t| t != ZERO_TIME) {
-        parse_time("endsAt", &t)?;
-    }
-    let fingerprint = match non_empty(alert.fingerprint) {
-        Some(f) => Fingerprint::parse(&f)?,
-        None => Fingerprint::derive(service.as_deref(), &title, &labels),
+    let fingerprint = match given {
+        Some(f) => match Fingerprint::parse(&f) {
+            Ok(f) => f,
+            Err(_) => {
+                notes.push("the sender's fingerprint is not valid; a derived one is used");
+                // Still one identity per sender fingerprint.
+                Fingerprint::derive_pairs(None, &cut(&f, 4 * MAX_FINGERPRINT_LEN), [])
+            }
+        },
+        None => Fingerprint::derive_pairs(
+            service.as_deref(),
+            &title,
+            original
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        ),
     };
-    let annotations = Labels::parse_bounded("annotations", annotations, MAX_ANNOTATION_LEN)?;
-    Ok(NewAlert {
+    let status = match alert.status.as_deref().map(str::trim) {
+        Some(s) if s.eq_ignore_ascii_case("resolved") => AlertStatus::Resolved,
+        None | Some("") => AlertStatus::Firing,
+        Some(s) if s.eq_ignore_ascii_case("firing") => AlertStatus::Firing,
+        Some(_) => {
+            notes.push("unknown status; taken as firing");
+            AlertStatus::Firing
+        }
+    };
+    let trace_id = id_from("trace_id", &labels, &annotations, &mut notes);
+    let request_id = id_from("request_id", &labels, &annotations, &mut notes);
+    if !notes.0.is_empty() {
+        let note = format!(
+            "ackbot kept this alert with changes: {}",
+            notes.0.join("; ")
+        );
+        annotations.insert(NOTE_ANNOTATION, cut(&note, MAX_ANNOTATION_LEN));
+    }
+    NewAlert {
         fingerprint,
-        title: truncate_to(&title, MAX_TITLE_LEN),
-        content: truncate_to(&content, MAX_CONTENT_LEN),
+        title: cut(&title, MAX_TITLE_LEN),
+        content,
         severity,
         service,
-        status: parse_status("status", alert.status.as_deref())?,
-        trace_id: trace_or_request_id("trace_id", &labels, &annotations)?,
-        request_id: trace_or_request_id("request_id", &labels, &annotations)?,
+        status,
+        trace_id,
+        request_id,
         labels,
         annotations,
         starts_at,
-    })
+    }
 }
 
-/// `trace_id` / `request_id` from an annotation, else a label, validated like
-/// the native API's fields.
-fn trace_or_request_id(
+/// `trace_id` / `request_id` from an annotation, else a label; one that is
+/// not a plain id is left out (and noted).
+fn id_from(
     name: &'static str,
     labels: &Labels,
     annotations: &Labels,
-) -> Result<Option<String>, DomainError> {
-    parse_id(
-        name,
-        annotations
-            .get(name)
-            .or_else(|| labels.get(name))
-            .map(str::to_string),
-    )
-}
-
-/// Cuts at a character boundary at most `max` bytes in.
-fn truncate_to(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
+    notes: &mut Notes,
+) -> Option<String> {
+    let value = annotations.get(name).or_else(|| labels.get(name))?;
+    if value.is_empty() {
+        return None;
     }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
+    if value.len() <= MAX_ID_LEN && value.bytes().all(|b| b.is_ascii_graphic()) {
+        Some(value.to_string())
+    } else {
+        notes.push(format!("{name} is not a plain id; left out"));
+        None
     }
-    s[..end].to_string()
 }
 
 #[cfg(test)]
@@ -211,7 +309,12 @@ mod tests {
     }
 
     fn run(v: Value, flavor: Flavor) -> Result<Vec<NewAlert>, DomainError> {
-        convert(serde_json::from_value(v).unwrap(), flavor)
+        let body = v.to_string();
+        alerts(body.as_bytes(), flavor)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, raw)| convert(raw, i))
+            .collect()
     }
 
     #[test]
@@ -284,24 +387,70 @@ mod tests {
     }
 
     #[test]
-    fn invalid_alerts_refuse_the_payload_and_name_the_index() {
+    fn odd_alerts_are_kept_with_a_note_and_only_a_foreign_body_is_refused() {
         let mut v = fixture("grafana-firing.json");
-        v["alerts"][1]["labels"] = json!({"bad-name": "x"});
-        let e = run(v, Flavor::Grafana).unwrap_err();
-        assert_eq!(e.field, "labels");
-        assert!(e.message.starts_with("alerts[1]:"), "{e}");
+        v["alerts"][1]["labels"]["bad-name"] = json!("x");
+        let a = &run(v, Flavor::Grafana).unwrap()[1];
+        assert_eq!(a.labels.get("bad_name"), Some("x"));
+        let note = a.annotations.get(NOTE_ANNOTATION).unwrap();
+        assert!(note.contains("invalid names renamed: bad-name"), "{note}");
+
         let mut v = fixture("alertmanager-firing.json");
         v["alerts"][0]["labels"] = json!({"job": "x"});
         v["alerts"][0]["annotations"] = json!({});
-        assert!(
-            run(v, Flavor::Alertmanager)
-                .unwrap_err()
-                .message
-                .contains("alertname")
-        );
-        let mut v = fixture("alertmanager-firing.json");
         v["alerts"][0]["startsAt"] = json!("soon");
-        assert_eq!(run(v, Flavor::Alertmanager).unwrap_err().field, "startsAt");
+        v["alerts"][0]["status"] = json!("weird");
+        v["alerts"][0]["fingerprint"] = json!("has spaces in it");
+        let a = &run(v, Flavor::Alertmanager).unwrap()[0];
+        assert_eq!(a.title, "(unnamed alert)");
+        assert_eq!(a.starts_at, None);
+        assert_eq!(a.status, AlertStatus::Firing);
+        let note = a.annotations.get(NOTE_ANNOTATION).unwrap();
+        for part in ["alertname", "startsAt", "status", "fingerprint"] {
+            assert!(note.contains(part), "{part}: {note}");
+        }
+
+        // Not this format at all: refused.
+        assert_eq!(
+            run(json!({"alerts": 5}), Flavor::Grafana)
+                .unwrap_err()
+                .field,
+            "body"
+        );
+        let e = run(json!({"version": "4", "alerts": [5]}), Flavor::Alertmanager).unwrap_err();
+        assert!(e.message.starts_with("alerts[0]:"), "{e}");
+    }
+
+    #[test]
+    fn oversized_alerts_are_cut_not_refused() {
+        let mut v = fixture("alertmanager-firing.json");
+        let labels: serde_json::Map<String, Value> = (0..80)
+            .map(|i| (format!("l{i:02}"), json!("v")))
+            .chain([
+                ("alertname".to_string(), json!("Big")),
+                ("zz_long".to_string(), json!("x".repeat(5000))),
+            ])
+            .collect();
+        v["alerts"][0]["labels"] = Value::Object(labels);
+        v["alerts"][0]["annotations"]["description"] = json!("d".repeat(11 * 1024));
+        v["alerts"][0]["annotations"]["huge"] = json!("h".repeat(100 * 1024));
+        let a = &run(v, Flavor::Alertmanager).unwrap()[0];
+        assert_eq!(a.title, "Big");
+        assert_eq!(a.labels.len(), MAX_LABELS);
+        assert_eq!(a.content.len(), 11 * 1024, "content keeps up to 16 KiB");
+        let d = a.annotations.get("description").unwrap();
+        assert!(d.len() <= MAX_ANNOTATION_LEN && d.ends_with(crate::domain::labels::CUT_MARK));
+        assert!(a.annotations.len() <= MAX_LABELS);
+        let note = a.annotations.get(NOTE_ANNOTATION).unwrap();
+        assert!(
+            note.contains("labels dropped over the limit of 64"),
+            "{note}"
+        );
+        assert!(
+            note.contains("annotations cut to fit: description, huge"),
+            "{note}"
+        );
+        assert_eq!(a.fingerprint.as_str(), "1a30ba71cca2921f", "the sender's");
     }
 
     #[test]
@@ -312,12 +461,5 @@ mod tests {
         let a = &run(v, Flavor::Alertmanager).unwrap()[0];
         assert_eq!(a.trace_id.as_deref(), Some("4bf92f3577b34da6"));
         assert_eq!(a.request_id.as_deref(), Some("req-9"));
-    }
-
-    #[test]
-    fn long_text_is_cut_on_a_character_boundary() {
-        let s = "界".repeat(100);
-        let cut = truncate_to(&s, 10);
-        assert_eq!(cut, "界界界");
     }
 }

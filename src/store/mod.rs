@@ -33,6 +33,15 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the storage writer has stopped")]
     WriterGone,
+    /// A bug (a panic while writing); the request failed, nothing was stored.
+    #[error("internal error while storing: {0}")]
+    Internal(String),
+    /// The signed link was used already (nothing was changed).
+    #[error("this link was already used")]
+    LinkUsed,
+    /// Injected by a test ([`crate::faults`]).
+    #[error(transparent)]
+    Injected(#[from] crate::faults::Injected),
 }
 
 /// An alert as stored and as the API shows it (DESIGN.md "Alert JSON").
@@ -164,6 +173,9 @@ pub enum Outcome {
     Deferred {
         at: DateTime<Utc>,
     },
+    /// Not attempted (shutting down): handed back at once, due as before,
+    /// and the attempt is not counted.
+    Released,
 }
 
 /// A stored silence.
@@ -185,6 +197,17 @@ impl SilenceRecord {
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
         NewSilence::is_active(self.starts_at, self.ends_at, self.expired_at, now)
     }
+}
+
+/// A signed action link being pressed. Marking it used commits in the same
+/// transaction as its action, or not at all: a crash between the two can
+/// neither spend the link without acting nor act twice.
+#[derive(Debug, Clone)]
+pub struct LinkUse {
+    /// `sha256_hex(token)`, never the token.
+    pub id: String,
+    /// The token's expiry: the row may be forgotten after it.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Who changes an alert, and through what.
@@ -222,22 +245,28 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         now: DateTime<Utc>,
     ) -> Result<Vec<AlertRecord>, StoreError>;
+    /// A person's action. With `link`, the link is marked used in the same
+    /// transaction, and only if the action changes something:
+    /// [`StoreError::LinkUsed`] when it already was used.
     async fn apply(
         &self,
         id: &str,
         action: StateAction,
         actor: &Actor,
+        link: Option<&LinkUse>,
         now: DateTime<Utc>,
     ) -> Result<ActionOutcome, StoreError>;
     async fn events(&self, id: &str) -> Result<Vec<AlertEvent>, StoreError>;
     /// The notifications decided for an alert, oldest first.
     async fn notifications(&self, id: &str) -> Result<Vec<NotificationRecord>, StoreError>;
     /// Stores a silence. With `for_alert`, the silence is also recorded in that
-    /// alert's audit trail (kind `silenced`), in the same transaction.
+    /// alert's audit trail (kind `silenced`), in the same transaction; with
+    /// `link`, so is the link's use (as in [`Store::apply`]).
     async fn create_silence(
         &self,
         silence: &NewSilence,
         for_alert: Option<(&str, &Actor)>,
+        link: Option<&LinkUse>,
         now: DateTime<Utc>,
     ) -> Result<SilenceRecord, StoreError>;
     /// Silences not yet ended (pending and active), or all with `include_expired`.
@@ -270,33 +299,53 @@ pub trait Store: Send + Sync + 'static {
         outcome: &Outcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Hands back every row `worker` claimed and has not finished (its lease
+    /// ends now), or with `None` every claimed row: when a single instance
+    /// (SQLite) starts, no other worker can hold one.
+    async fn release_leases(&self, worker: Option<&str>) -> Result<u64, StoreError>;
     /// `(channel, message_id)` of the messages sent about an alert that the
     /// platform identified (Feishu app bot), for updating its cards.
     async fn sent_messages(&self, alert_id: &str) -> Result<Vec<(String, String)>, StoreError>;
     /// Ids of alerts whose id starts with `prefix` (lowercase hex), at most
     /// `limit`, for short ids typed in chat.
     async fn find_ids(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError>;
-    /// Records that a signed link was used; `false` if it already was. Rows
-    /// past `expires_at` may be forgotten.
-    async fn use_link(
-        &self,
-        link_id: &str,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
     /// Notified after every commit that may have made outbox rows due, so
     /// the delivery worker need not poll to be quick.
     fn wake(&self) -> std::sync::Arc<tokio::sync::Notify>;
+    /// Decides with `engine` (routes, aggregation, ack TTL) from the next
+    /// transaction on (a config reload).
+    fn set_engine(&self, engine: Engine);
     /// Cheap round trip for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// Opens the backend named by `[storage] url`, applying migrations.
 pub async fn open(url: &str, engine: Engine) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    open_with(url, engine, Background::default()).await
+}
+
+/// What a store runs with besides its URL and rules: where its background
+/// tasks are supervised, and the fault points tests arm.
+#[derive(Clone, Default)]
+pub struct Background {
+    pub tasks: crate::tasks::Tasks,
+    pub faults: std::sync::Arc<crate::faults::Faults>,
+}
+
+/// [`open`], with the server's tasks and faults.
+pub async fn open_with(
+    url: &str,
+    engine: Engine,
+    background: Background,
+) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(sqlite::open(url, engine).await?))
+        Ok(std::sync::Arc::new(
+            sqlite::open(url, engine, background).await?,
+        ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(std::sync::Arc::new(postgres::open(url, engine).await?))
+        Ok(std::sync::Arc::new(
+            postgres::open(url, engine, background).await?,
+        ))
     } else {
         Err(StoreError::Url(
             "must start with sqlite: or postgres://".into(),

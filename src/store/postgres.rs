@@ -63,7 +63,11 @@ impl Dialect for Postgres {
 }
 
 /// Connects and migrates. The database must exist.
-pub async fn open(url: &str, engine: Engine) -> Result<PostgresStore, StoreError> {
+pub async fn open(
+    url: &str,
+    engine: Engine,
+    background: super::Background,
+) -> Result<PostgresStore, StoreError> {
     let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::Url(e.to_string()))?;
     let pool = PgPoolOptions::new()
         .max_connections(CONNECTIONS)
@@ -71,7 +75,7 @@ pub async fn open(url: &str, engine: Engine) -> Result<PostgresStore, StoreError
         .connect_with(options)
         .await?;
     sqlx::migrate!("migrations/postgres").run(&pool).await?;
-    Ok(SqlStore::start(pool.clone(), pool, engine))
+    Ok(SqlStore::start(pool.clone(), pool, engine, background))
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use super::rows::{
 };
 use super::writer::{self, Queue};
 use super::{
-    ActionOutcome, Actor, AlertEvent, AlertRecord, Claimed, NotificationRecord, Outcome,
+    ActionOutcome, Actor, AlertEvent, AlertRecord, Claimed, LinkUse, NotificationRecord, Outcome,
     SilenceRecord, Store, StoreError, from_ms, new_id, to_ms,
 };
 use crate::domain::matcher::all_match;
@@ -64,9 +64,11 @@ const ATTEMPTS: u32 = 5;
 pub struct SqlStore<DB: Database> {
     pub(super) writer: Pool<DB>,
     pub(super) reader: Pool<DB>,
-    pub(super) engine: Arc<Engine>,
+    /// The rules in force; replaced on a config reload.
+    pub(super) engine: Arc<arc_swap::ArcSwap<Engine>>,
     queue: Queue,
     wake: Arc<tokio::sync::Notify>,
+    faults: Arc<crate::faults::Faults>,
 }
 
 impl<DB> SqlStore<DB>
@@ -90,21 +92,27 @@ where
     for<'r> MessageRow: FromRow<'r, DB::Row>,
 {
     /// Wraps migrated pools and starts the group-commit writer.
-    pub(super) fn start(writer: Pool<DB>, reader: Pool<DB>, engine: Engine) -> Self {
-        let engine = Arc::new(engine);
+    pub(super) fn start(
+        writer: Pool<DB>,
+        reader: Pool<DB>,
+        engine: Engine,
+        background: super::Background,
+    ) -> Self {
+        let engine = Arc::new(arc_swap::ArcSwap::from_pointee(engine));
         let wake = Arc::new(tokio::sync::Notify::new());
-        let (pool, eng) = (writer.clone(), engine.clone());
+        let (pool, eng, faults) = (writer.clone(), engine.clone(), background.faults.clone());
         let commit: writer::Commit = Arc::new(move |batch| {
-            let (pool, eng) = (pool.clone(), eng.clone());
-            Box::pin(async move { Self::commit(&pool, &eng, batch).await })
+            let (pool, eng, faults) = (pool.clone(), eng.load_full(), faults.clone());
+            Box::pin(async move { Self::commit(&pool, &eng, &faults, batch).await })
         });
-        let queue = writer::spawn(commit, wake.clone());
+        let queue = writer::spawn(commit, wake.clone(), &background.tasks);
         Self {
             writer,
             reader,
             engine,
             queue,
             wake,
+            faults: background.faults,
         }
     }
 
@@ -310,6 +318,31 @@ where
         Ok(())
     }
 
+    /// Marks a signed link used inside the caller's transaction (forgetting
+    /// uses whose token has expired); [`StoreError::LinkUsed`] if it was.
+    async fn use_link(
+        conn: &mut DB::Connection,
+        link: &LinkUse,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(&DB::sql("DELETE FROM used_links WHERE expires_at < ?"))
+            .bind(to_ms(now))
+            .execute(&mut *conn)
+            .await?;
+        let inserted = sqlx::query(&DB::sql(
+            "INSERT INTO used_links (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+        ))
+        .bind(link.id.clone())
+        .bind(to_ms(link.expires_at))
+        .execute(&mut *conn)
+        .await?;
+        if DB::rows_affected(&inserted) == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::LinkUsed)
+        }
+    }
+
     async fn reserve_seqs(conn: &mut DB::Connection, n: usize) -> Result<Vec<i64>, StoreError> {
         if n == 0 {
             return Ok(Vec::new());
@@ -327,12 +360,14 @@ where
     async fn commit(
         pool: &Pool<DB>,
         engine: &Engine,
+        faults: &crate::faults::Faults,
         batch: &writer::Batch<'_>,
     ) -> Result<Vec<Vec<String>>, StoreError> {
         let mut attempt = 1;
         loop {
             let result = async {
                 let mut tx = pool.begin().await?;
+                faults.hit("store.plan")?;
                 let ids = Self::ingest_batch(&mut tx, engine, batch).await?;
                 tx.commit().await?;
                 Ok(ids)
@@ -567,17 +602,22 @@ where
         id: &str,
         action: StateAction,
         actor: &Actor,
+        link: Option<&LinkUse>,
         now: DateTime<Utc>,
     ) -> Result<ActionOutcome, StoreError> {
         let mut tx = self.writer.begin().await?;
+        if let Some(link) = link {
+            Self::use_link(&mut tx, link, now).await?;
+        }
         let mut loaded = Self::load_alerts(&mut tx, "id", &[id.to_string()]).await?;
         let Some(row) = loaded.pop() else {
             return Ok(ActionOutcome::NotFound);
         };
         let fingerprint = row.fingerprint.clone();
-        let routed = Routed::row(&self.engine, &row)?;
+        let engine = self.engine.load_full();
+        let routed = Routed::row(&engine, &row)?;
         let silences = Self::active_silences(&mut tx, now).await?;
-        let mut plan = Plan::new(&self.engine, &silences, vec![row], Vec::new(), now);
+        let mut plan = Plan::new(&engine, &silences, vec![row], Vec::new(), now);
         Self::load_clocks(&mut tx, &mut plan, routed.group_ids().collect()).await?;
         match plan.action(&fingerprint, &routed, action, actor)? {
             Ok(()) => {}
@@ -593,6 +633,9 @@ where
         }
         Self::write(&mut tx, &plan).await?;
         Self::follow_up(&mut tx, id, now).await?;
+        if link.is_some() {
+            self.faults.hit("link.commit")?;
+        }
         tx.commit().await?;
         self.wake.notify_one();
         let row = plan.row(&fingerprint).expect("planned");
@@ -628,6 +671,7 @@ where
         &self,
         new: &NewSilence,
         for_alert: Option<(&str, &Actor)>,
+        link: Option<&LinkUse>,
         now: DateTime<Utc>,
     ) -> Result<SilenceRecord, StoreError> {
         let row = SilenceRow {
@@ -647,6 +691,9 @@ where
             expired_at: None,
         };
         let mut tx = self.writer.begin().await?;
+        if let Some(link) = link {
+            Self::use_link(&mut tx, link, now).await?;
+        }
         let sql = DB::sql(
             "INSERT INTO silences (id, matchers, starts_at, ends_at, created_by, comment, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -675,6 +722,9 @@ where
                 .execute(&mut *tx)
                 .await?;
             Self::follow_up(&mut tx, alert_id, now).await?;
+        }
+        if link.is_some() {
+            self.faults.hit("link.commit")?;
         }
         tx.commit().await?;
         if for_alert.is_some() {
@@ -796,6 +846,7 @@ where
             Outcome::Retry { .. } => "due_at = ?, last_error = ?, lease_until = NULL",
             Outcome::Failed { .. } => "status = ?, last_error = ?, lease_until = NULL",
             Outcome::Deferred { .. } => "due_at = ?, attempts = attempts - 1, lease_until = NULL",
+            Outcome::Released => "attempts = attempts - 1, lease_until = NULL",
         };
         let sql = format!(
             "UPDATE outbox SET {set} WHERE id IN {}",
@@ -817,12 +868,28 @@ where
                 bind(&mut args, error.clone())?;
             }
             Outcome::Deferred { at } => bind(&mut args, to_ms(*at))?,
+            Outcome::Released => {}
         }
         for id in ids {
             bind(&mut args, *id)?;
         }
         sqlx::query_with(&sql, args).execute(&self.writer).await?;
         Ok(())
+    }
+
+    async fn release_leases(&self, worker: Option<&str>) -> Result<u64, StoreError> {
+        let base = "UPDATE outbox SET lease_until = NULL, attempts = attempts - 1 \
+                    WHERE status = 'pending' AND lease_until IS NOT NULL";
+        let result = match worker {
+            Some(w) => {
+                sqlx::query(&DB::sql(&format!("{base} AND claimed_by = ?")))
+                    .bind(w.to_string())
+                    .execute(&self.writer)
+                    .await?
+            }
+            None => sqlx::query(base).execute(&self.writer).await?,
+        };
+        Ok(DB::rows_affected(&result))
     }
 
     async fn sent_messages(&self, alert_id: &str) -> Result<Vec<(String, String)>, StoreError> {
@@ -855,33 +922,18 @@ where
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
-    async fn use_link(
-        &self,
-        link_id: &str,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        sqlx::query(&DB::sql("DELETE FROM used_links WHERE expires_at < ?"))
-            .bind(to_ms(now))
-            .execute(&mut *tx)
-            .await?;
-        let inserted = sqlx::query(&DB::sql(
-            "INSERT INTO used_links (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
-        ))
-        .bind(link_id.to_string())
-        .bind(to_ms(expires_at))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(DB::rows_affected(&inserted) == 1)
-    }
-
     fn wake(&self) -> Arc<tokio::sync::Notify> {
         self.wake.clone()
     }
 
+    fn set_engine(&self, engine: Engine) {
+        self.engine.store(Arc::new(engine));
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
+        if !self.queue.is_alive() {
+            return Err(StoreError::WriterGone);
+        }
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
     }

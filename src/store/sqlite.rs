@@ -43,7 +43,11 @@ impl Dialect for Sqlite {
 }
 
 /// Opens (creating the file and its directory if needed) and migrates.
-pub async fn open(url: &str, engine: Engine) -> Result<SqliteStore, StoreError> {
+pub async fn open(
+    url: &str,
+    engine: Engine,
+    background: super::Background,
+) -> Result<SqliteStore, StoreError> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|e| StoreError::Url(e.to_string()))?
         .create_if_missing(true)
@@ -68,5 +72,5 @@ pub async fn open(url: &str, engine: Engine) -> Result<SqliteStore, StoreError> 
         .max_connections(READ_CONNECTIONS)
         .connect_with(options.read_only(true))
         .await?;
-    Ok(SqlStore::start(writer, reader, engine))
+    Ok(SqlStore::start(writer, reader, engine, background))
 }

@@ -6,16 +6,24 @@
 //! commit that holds their alerts.
 //!
 //! A batch that fails for a reason other than a lost race is retried one
-//! request at a time, so one request's trouble is not every request's.
+//! request at a time, so one request's trouble is not every request's. A
+//! panic while planning or writing a batch is such a failure too: it is
+//! caught, its requests are answered with the error (500, cause in the log),
+//! and the writer goes on with the next batch. Should the writer task end
+//! anyway, it was spawned through [`Tasks`], which makes readiness and the
+//! process say so, and [`Queue::is_alive`] turns false.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::StoreError;
 use crate::domain::NewAlert;
+use crate::tasks::{Tasks, panic_message};
 
 /// The most alerts one transaction takes (a single request may exceed it).
 const MAX_BATCH: usize = 2_000;
@@ -46,6 +54,11 @@ impl Queue {
             .map_err(|_| StoreError::WriterGone)?;
         answer.await.map_err(|_| StoreError::WriterGone)?
     }
+
+    /// False once the writer task has ended (readiness reports it).
+    pub fn is_alive(&self) -> bool {
+        !self.tx.is_closed()
+    }
 }
 
 /// The requests of one transaction: each one's alerts and arrival time.
@@ -59,9 +72,9 @@ pub(super) type Commit = Arc<
         + Sync,
 >;
 
-pub(super) fn spawn(commit: Commit, wake: Arc<Notify>) -> Queue {
+pub(super) fn spawn(commit: Commit, wake: Arc<Notify>, tasks: &Tasks) -> Queue {
     let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
-    tokio::spawn(async move {
+    tasks.spawn("storage writer", async move {
         while let Some(first) = rx.recv().await {
             let mut size = first.alerts.len();
             let mut jobs = vec![first];
@@ -98,8 +111,17 @@ pub(super) fn spawn(commit: Commit, wake: Arc<Notify>) -> Queue {
     Queue { tx }
 }
 
+/// Commits the jobs' alerts in one transaction; a panic inside is an error
+/// (the transaction is rolled back as it is dropped).
 async fn run(commit: &Commit, jobs: &[Job]) -> Result<Vec<Vec<String>>, StoreError> {
     let batch: Vec<(&[NewAlert], DateTime<Utc>)> =
         jobs.iter().map(|j| (j.alerts.as_slice(), j.now)).collect();
-    commit(&batch).await
+    match AssertUnwindSafe(commit(&batch)).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let cause = panic_message(panic.as_ref());
+            tracing::error!(%cause, requests = jobs.len(), "the storage writer panicked on a batch; its requests fail, the next batch goes on");
+            Err(StoreError::Internal(cause))
+        }
+    }
 }

@@ -99,7 +99,7 @@ async fn ack_unack_resolve_follow_the_table_and_leave_an_audit_trail() {
         .remove(0);
 
     let ActionOutcome::Changed(r) = s
-        .apply(&id, StateAction::Ack, &li_lei(), now)
+        .apply(&id, StateAction::Ack, &li_lei(), None, now)
         .await
         .unwrap()
     else {
@@ -110,7 +110,7 @@ async fn ack_unack_resolve_follow_the_table_and_leave_an_audit_trail() {
         ("acknowledged", Some("Li Lei"))
     );
     assert!(matches!(
-        s.apply(&id, StateAction::Ack, &li_lei(), now)
+        s.apply(&id, StateAction::Ack, &li_lei(), None, now)
             .await
             .unwrap(),
         ActionOutcome::Unchanged(_)
@@ -121,7 +121,7 @@ async fn ack_unack_resolve_follow_the_table_and_leave_an_audit_trail() {
         .unwrap();
     assert_eq!(s.get(&id).await.unwrap().unwrap().state, "acknowledged");
     let ActionOutcome::Changed(r) = s
-        .apply(&id, StateAction::Unack, &li_lei(), now)
+        .apply(&id, StateAction::Unack, &li_lei(), None, now)
         .await
         .unwrap()
     else {
@@ -129,7 +129,7 @@ async fn ack_unack_resolve_follow_the_table_and_leave_an_audit_trail() {
     };
     assert_eq!((r.state, r.acked_by), ("firing", None));
     let ActionOutcome::Changed(r) = s
-        .apply(&id, StateAction::Resolve, &li_lei(), now)
+        .apply(&id, StateAction::Resolve, &li_lei(), None, now)
         .await
         .unwrap()
     else {
@@ -137,13 +137,13 @@ async fn ack_unack_resolve_follow_the_table_and_leave_an_audit_trail() {
     };
     assert_eq!(r.state, "resolved");
     assert_eq!(
-        s.apply(&id, StateAction::Ack, &li_lei(), now)
+        s.apply(&id, StateAction::Ack, &li_lei(), None, now)
             .await
             .unwrap(),
         ActionOutcome::Refused("the alert is resolved")
     );
     assert_eq!(
-        s.apply("nope", StateAction::Ack, &li_lei(), now)
+        s.apply("nope", StateAction::Ack, &li_lei(), None, now)
             .await
             .unwrap(),
         ActionOutcome::NotFound
@@ -207,7 +207,7 @@ async fn list_is_newest_first_and_filters_by_state() {
         .collect();
     assert_eq!(titles, ["c", "b", "a"]);
     let id = s.list(None, 1, t).await.unwrap()[0].id.clone();
-    s.apply(&id, StateAction::Resolve, &li_lei(), t)
+    s.apply(&id, StateAction::Resolve, &li_lei(), None, t)
         .await
         .unwrap();
     assert_eq!(s.list(Some("firing"), 10, t).await.unwrap().len(), 2);
@@ -367,7 +367,9 @@ async fn an_acknowledgement_holds_until_its_ttl_then_the_alert_pages_again() {
     let t0 = Utc::now();
     let a = alert(json!({"title": "slow queries", "severity": "warning"}));
     let id = s.ingest(vec![a.clone()], t0).await.unwrap().remove(0);
-    s.apply(&id, StateAction::Ack, &li_lei(), t0).await.unwrap();
+    s.apply(&id, StateAction::Ack, &li_lei(), None, t0)
+        .await
+        .unwrap();
     // Still firing 10 minutes later: the ack holds, nobody is paged.
     s.ingest(vec![a.clone()], t0 + Duration::minutes(10))
         .await
