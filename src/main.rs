@@ -116,6 +116,7 @@ fn send(
         kind: ackbot::engine::NoticeKind::Firing,
         items: vec![ackbot::outbound::cards::Item { alert, links }],
         omitted: 0,
+        digest: None,
         occurrences: 1,
         now,
     };

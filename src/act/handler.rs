@@ -107,6 +107,7 @@ pub fn feishu_card(record: &AlertRecord) -> serde_json::Value {
                 links: None,
             }],
             omitted: 0,
+            digest: None,
             occurrences: record.count,
             now: Utc::now(),
         },

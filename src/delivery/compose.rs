@@ -1,7 +1,10 @@
 //! Which claimed rows travel together. Rows of one channel with the same
-//! group key and kind become one message (a notification group's flush);
-//! when the channel's budget covers fewer messages than are due, the last
-//! message it allows becomes a digest of all the rest.
+//! group key and kind become one message (a notification group's flush).
+//! When the channel's budget covers fewer messages than are due, the last
+//! message it allows becomes a digest of the rest, lane by lane: critical
+//! messages take the budget first and are only ever digested with other
+//! critical ones; the others get what is left, and their digest may absorb
+//! more of the channel's due rows ([`Planned::absorbs`]).
 
 use crate::store::Claimed;
 
@@ -10,6 +13,19 @@ use crate::store::Claimed;
 pub struct Planned {
     pub rows: Vec<Claimed>,
     pub digest: bool,
+    /// A digest below critical, which stands for every due row of the
+    /// channel: the worker claims more rows into it.
+    pub absorbs: bool,
+}
+
+impl Planned {
+    fn one(rows: Vec<Claimed>) -> Self {
+        Self {
+            rows,
+            digest: false,
+            absorbs: false,
+        }
+    }
 }
 
 /// Groups one channel's rows, keeping the order in which they fell due.
@@ -28,39 +44,56 @@ pub fn group(mut rows: Vec<Claimed>) -> Vec<Vec<Claimed>> {
     out
 }
 
-/// Fits `messages` into `budget` sends. Returns what to send now and the
-/// rows to defer (only when the budget is zero).
-pub fn fit(mut messages: Vec<Vec<Claimed>>, budget: usize) -> (Vec<Planned>, Vec<Claimed>) {
+/// Whether a message is in the critical lane.
+fn critical(message: &[Claimed]) -> bool {
+    message.iter().any(|r| r.priority == 0)
+}
+
+/// Fits `messages` into `budget` sends (`usize::MAX`: no limit), critical
+/// first. Returns what to send now and the rows to defer (those the budget
+/// has no send left for).
+pub fn fit(messages: Vec<Vec<Claimed>>, budget: usize) -> (Vec<Planned>, Vec<Claimed>) {
+    let (urgent, rest): (Vec<_>, Vec<_>) = messages.into_iter().partition(|m| critical(m));
+    let mut planned = Vec::new();
+    let mut deferred = Vec::new();
+    let left = lane(urgent, budget, false, &mut planned, &mut deferred);
+    lane(rest, left, true, &mut planned, &mut deferred);
+    (planned, deferred)
+}
+
+/// One lane: its messages as they are while the budget lasts, the last
+/// allowed send a digest of the others. Returns the budget left.
+fn lane(
+    mut messages: Vec<Vec<Claimed>>,
+    budget: usize,
+    absorbs: bool,
+    planned: &mut Vec<Planned>,
+    deferred: &mut Vec<Claimed>,
+) -> usize {
+    if messages.is_empty() {
+        return budget;
+    }
     if budget == 0 {
-        return (Vec::new(), messages.into_iter().flatten().collect());
+        deferred.extend(messages.into_iter().flatten());
+        return 0;
     }
     if messages.len() <= budget {
-        let planned = messages
-            .into_iter()
-            .map(|rows| Planned {
-                rows,
-                digest: false,
-            })
-            .collect();
-        return (planned, Vec::new());
+        let n = messages.len();
+        planned.extend(messages.into_iter().map(Planned::one));
+        return budget - n;
     }
     let rest: Vec<Claimed> = messages
         .split_off(budget - 1)
         .into_iter()
         .flatten()
         .collect();
-    let mut planned: Vec<Planned> = messages
-        .into_iter()
-        .map(|rows| Planned {
-            rows,
-            digest: false,
-        })
-        .collect();
+    planned.extend(messages.into_iter().map(Planned::one));
     planned.push(Planned {
         rows: rest,
         digest: true,
+        absorbs,
     });
-    (planned, Vec::new())
+    0
 }
 
 #[cfg(test)]
@@ -78,6 +111,16 @@ mod tests {
             created_at: due,
             attempts: 1,
             occurrences: 1,
+            priority: 2,
+            state: Some("firing".into()),
+            since: due,
+        }
+    }
+
+    fn critical_row(id: i64, due: i64) -> Claimed {
+        Claimed {
+            priority: 0,
+            ..row(id, &format!("c{id}"), "firing", due)
         }
     }
 
@@ -110,6 +153,34 @@ mod tests {
         assert_eq!((ids(&planned[1]), planned[1].digest), (vec![2], false));
         assert_eq!(ids(&planned[2]), (3..=10).collect::<Vec<_>>());
         assert!(planned[2].digest);
+    }
+
+    #[test]
+    fn critical_messages_take_the_budget_first_and_are_never_digested_with_others() {
+        let mut messages: Vec<Vec<Claimed>> = (1..=5)
+            .map(|i| vec![row(i, &format!("g{i}"), "firing", i)])
+            .collect();
+        messages.push(vec![critical_row(9, 100)]);
+        // One send: the critical one; the warnings wait for the next.
+        let (planned, deferred) = fit(messages.clone(), 1);
+        assert_eq!(planned.len(), 1);
+        assert_eq!((ids(&planned[0]), planned[0].digest), (vec![9], false));
+        assert_eq!(deferred.len(), 5);
+        // Two sends: the critical one, then a digest of the rest that absorbs more.
+        let (planned, _) = fit(messages.clone(), 2);
+        assert_eq!(ids(&planned[0]), vec![9]);
+        assert_eq!(ids(&planned[1]), vec![1, 2, 3, 4, 5]);
+        assert!(planned[1].digest && planned[1].absorbs);
+        // Several critical ones over budget: a digest of critical ones only.
+        let urgent: Vec<Vec<Claimed>> = (20..23).map(|i| vec![critical_row(i, i)]).collect();
+        let mut all = urgent.clone();
+        all.extend(messages.clone());
+        let (planned, deferred) = fit(all, 2);
+        assert_eq!(ids(&planned[0]), vec![20]);
+        assert_eq!(ids(&planned[1]), vec![21, 22, 9]);
+        assert!(planned[1].digest && !planned[1].absorbs);
+        assert!(planned[1].rows.iter().all(|r| r.priority == 0));
+        assert_eq!(deferred.len(), 5, "the warnings wait");
     }
 
     #[test]

@@ -11,6 +11,16 @@
 //! permanent refusal. Nothing is dropped: every end state stays in the
 //! outbox and shows in the API.
 //!
+//! Critical alerts have their own lane: they are claimed first, take the
+//! budget first, and are never folded into a digest of lower severities.
+//! When the budget is short, it is the others that are digested: one
+//! message that absorbs everything due for the channel (up to
+//! [`DIGEST_MAX`] rows), names as many alerts as fit and links to the rest.
+//!
+//! Messages about one alert go out in the order they were decided (the
+//! claim waits for the earlier row), and each shows the alert's state as it
+//! was decided, so a `firing` message never shows `resolved`.
+//!
 //! Delivery is at least once: a crash between the platform's answer and the
 //! commit of `sent` sends that message again after the lease (Feishu app
 //! messages carry a `uuid` that Feishu de-duplicates for an hour).
@@ -28,22 +38,50 @@ use futures_util::StreamExt;
 
 use crate::config::{Config, DeliveryConfig, Secret};
 use crate::engine::NoticeKind;
-use crate::outbound::cards::{Action, ActionLinks, Item, Message};
+use crate::outbound::cards::{Action, ActionLinks, Digest, Item, Message};
 use crate::outbound::{Channel, SendError};
-use crate::store::{Claimed, Outcome, Store};
+use crate::store::{AlertRecord, Claimed, Outcome, Store};
 use compose::Planned;
-use limits::Limits;
 
 /// Rows claimed per round: few enough that their lease covers sending them
 /// all, even when every send runs into the timeout.
 const BATCH: u32 = 64;
-/// Alerts listed by name in a digest; the rest are counted.
-const DIGEST_LISTED: usize = 10;
+/// Rows one digest may stand for.
+pub const DIGEST_MAX: usize = 10_000;
+/// Alerts a digest reads to name them (as many as fit are named; the
+/// rest are counted).
+const DIGEST_LISTED: usize = 500;
+/// Alerts a digest shows like a group before the one-line ones.
+const DIGEST_DETAILED: usize = 3;
 /// Sends in flight per channel.
 const IN_FLIGHT: usize = 8;
 /// How often to look for rows that fell due without a commit waking us
 /// (group_wait timers, retries, other replicas' rows).
 const POLL: Duration = Duration::from_millis(500);
+
+/// The alert as it was when a notification about it was decided: its
+/// state then, without what came later (an ack, a resolve, a silence).
+fn as_decided(mut alert: AlertRecord, state: &str) -> AlertRecord {
+    match state {
+        "firing" => {
+            alert.state = "firing";
+            alert.acked_by = None;
+            alert.acked_at = None;
+            alert.resolved_at = None;
+            alert.silenced_until = None;
+        }
+        "acknowledged" => {
+            alert.state = "acknowledged";
+            alert.resolved_at = None;
+        }
+        "resolved" => {
+            alert.state = "resolved";
+            alert.silenced_until = None;
+        }
+        _ => {}
+    }
+    alert
+}
 
 /// Signs `/a/{token}` links for cards whose buttons are URLs.
 #[derive(Clone)]
@@ -62,6 +100,18 @@ impl LinkSigner {
             secret: links.secret.clone(),
             ttl: chrono::Duration::from_std(links.ttl).unwrap_or(chrono::Duration::hours(24)),
         })
+    }
+
+    /// A signed link to the page that lists every firing alert.
+    pub fn list_url(&self, now: DateTime<Utc>) -> String {
+        let expires = (now + self.ttl).timestamp();
+        let token = crate::verify::links::sign(
+            self.secret.expose().as_bytes(),
+            crate::verify::links::LIST_ALERT,
+            crate::verify::links::LIST_ACTION,
+            expires,
+        );
+        format!("{}/a/{token}", self.public_url)
     }
 
     pub fn links(&self, alert_id: &str, now: DateTime<Utc>) -> ActionLinks {
@@ -88,21 +138,22 @@ impl LinkSigner {
 /// a round in progress keeps the one it started with.
 pub struct Setup {
     channels: HashMap<String, Arc<dyn Channel>>,
-    limits: HashMap<String, Limits>,
+    /// Each rate-limited channel's spacing between sends.
+    intervals: HashMap<String, Duration>,
     links: Option<LinkSigner>,
     config: DeliveryConfig,
 }
 
 impl Setup {
     pub fn new(channels: HashMap<String, Arc<dyn Channel>>, config: &Config) -> Self {
-        let limits = config
+        let intervals = config
             .channels
             .iter()
-            .map(|c| (c.name.clone(), Limits::new(c.rates())))
+            .filter_map(|c| Some((c.name.clone(), limits::interval(c.rates())?)))
             .collect();
         Self {
             channels,
-            limits,
+            intervals,
             links: LinkSigner::from_config(config),
             config: config.delivery.clone(),
         }
@@ -222,16 +273,40 @@ impl Delivery {
             return;
         };
         let messages = compose::group(rows);
-        let (budget, wait) = match setup.limits.get(&name) {
-            Some(l) => l.take(messages.len()),
-            None => (messages.len(), None),
+        // One send from the shared budget, when the channel has one.
+        let (budget, wait) = match setup.intervals.get(&name) {
+            None => (usize::MAX, None),
+            Some(interval) => match self.store.take_budget(&name, *interval).await {
+                Ok(None) => (1, Some(*interval)),
+                Ok(Some(wait)) => (0, Some(wait)),
+                Err(e) => {
+                    tracing::warn!(channel = %name, error = %e, "delivery: cannot read the rate budget");
+                    (0, Some(Duration::from_secs(1)))
+                }
+            },
         };
-        let (planned, deferred) = compose::fit(messages, budget);
+        let (mut planned, deferred) = compose::fit(messages, budget);
         if !deferred.is_empty() {
             let wait = wait.unwrap_or(Duration::from_secs(1));
             let at = now + chrono::Duration::from_std(wait).unwrap_or_default();
-            tracing::info!(channel = %name, rows = deferred.len(), wait_ms = wait.as_millis() as u64, "rate budget spent: deferred");
+            tracing::debug!(channel = %name, rows = deferred.len(), wait_ms = wait.as_millis() as u64, "rate budget spent: deferred");
             self.finish(&deferred, Outcome::Deferred { at }, now).await;
+        }
+        // A digest stands for everything due for the channel, not only
+        // this round's claim: a storm costs a message per budget slot.
+        if let Some(digest) = planned.iter_mut().find(|p| p.absorbs) {
+            let room = DIGEST_MAX.saturating_sub(digest.rows.len());
+            match self
+                .store
+                .claim_more(&self.worker, &name, room as u32, self.lease(), now)
+                .await
+            {
+                Ok(more) => digest.rows.extend(more),
+                Err(e) => {
+                    tracing::warn!(channel = %name, error = %e, "delivery: cannot widen a digest")
+                }
+            }
+            tracing::info!(channel = %name, rows = digest.rows.len(), "rate budget short: one digest for everything due");
         }
         let outcomes: Vec<(Vec<Claimed>, Outcome)> = futures_util::stream::iter(planned)
             .map(|p| self.send_one(setup, channel.as_ref(), p))
@@ -312,7 +387,7 @@ impl Delivery {
                 let oldest = planned
                     .rows
                     .iter()
-                    .map(|r| r.created_at)
+                    .map(|r| r.since)
                     .min()
                     .unwrap_or_default();
                 let give_up = chrono::Duration::from_std(setup.config.give_up_after)
@@ -367,6 +442,7 @@ impl Delivery {
                 },
                 items: vec![item.clone()],
                 omitted: 0,
+                digest: None,
                 occurrences: item.alert.count,
                 now: message.now,
             };
@@ -391,17 +467,20 @@ impl Delivery {
         channel.send(&follow_up, key).await
     }
 
-    /// The message for planned rows, reading each alert as it is now.
+    /// The message for planned rows: each alert read now, shown in the
+    /// state it was in when the notification was decided.
     async fn message(
         &self,
         setup: &Setup,
         planned: &Planned,
         now: DateTime<Utc>,
     ) -> Result<Option<Message>, crate::store::StoreError> {
-        let mut ids: Vec<&str> = Vec::new();
+        let mut ids: Vec<String> = Vec::new();
+        let mut decided: HashMap<&str, Option<&str>> = HashMap::new();
         for r in &planned.rows {
-            if !ids.contains(&r.alert_id.as_str()) {
-                ids.push(&r.alert_id);
+            if !decided.contains_key(r.alert_id.as_str()) {
+                decided.insert(&r.alert_id, r.state.as_deref());
+                ids.push(r.alert_id.clone());
             }
         }
         let listed = if planned.digest {
@@ -409,26 +488,35 @@ impl Delivery {
         } else {
             ids.len()
         };
-        let mut items = Vec::with_capacity(listed);
-        for id in &ids[..listed] {
-            if let Some(alert) = self.store.get(id).await? {
-                let links = setup.links.as_ref().map(|l| l.links(&alert.id, now));
-                items.push(Item { alert, links });
-            }
-        }
-        if items.is_empty() {
-            return Ok(None);
-        }
         let first = &planned.rows[0];
         let same_kind = planned.rows.iter().all(|r| r.kind == first.kind);
         let kind = match NoticeKind::parse(&first.kind) {
             Some(k) if same_kind => k,
             _ => NoticeKind::Firing,
         };
+        let records = self.store.get_many(&ids[..listed]).await?;
+        let items: Vec<Item> = records
+            .into_iter()
+            .map(|alert| {
+                let alert = match decided.get(alert.id.as_str()) {
+                    Some(Some(state)) if kind != NoticeKind::Update => as_decided(alert, state),
+                    _ => alert,
+                };
+                let links = setup.links.as_ref().map(|l| l.links(&alert.id, now));
+                Item { alert, links }
+            })
+            .collect();
+        if items.is_empty() {
+            return Ok(None);
+        }
         Ok(Some(Message {
             kind,
+            omitted: ids.len() - items.len(),
             items,
-            omitted: ids.len() - listed,
+            digest: planned.digest.then(|| Digest {
+                detailed: DIGEST_DETAILED,
+                more_url: setup.links.as_ref().map(|l| l.list_url(now)),
+            }),
             occurrences: planned
                 .rows
                 .iter()

@@ -16,6 +16,16 @@ pub enum Severity {
 impl Severity {
     pub const ALL: [Severity; 4] = [Self::Critical, Self::Error, Self::Warning, Self::Info];
 
+    /// 0 for critical up to 3 for info: the delivery order (critical first).
+    pub fn rank(self) -> i64 {
+        match self {
+            Self::Critical => 0,
+            Self::Error => 1,
+            Self::Warning => 2,
+            Self::Info => 3,
+        }
+    }
+
     /// Case-insensitive; `field` is the input field the value came from.
     pub fn parse(field: &'static str, value: &str) -> Result<Self, DomainError> {
         Self::ALL

@@ -92,6 +92,15 @@ pub fn link_id(token: &str) -> String {
 
 /// A valid token's grant with its action, or the page that says why not.
 fn check(pages: &LinkPages, token: &str) -> Result<(Grant, Act, &'static str, &'static str), Page> {
+    let grant = grant(pages, token)?;
+    let Some((act, verb, question)) = action(&grant.action) else {
+        return Err(Page::invalid_link());
+    };
+    Ok((grant, act, verb, question))
+}
+
+/// A token whose signature and expiry hold, whatever it grants.
+fn grant(pages: &LinkPages, token: &str) -> Result<Grant, Page> {
     let Some(secret) = pages.secret.load_full() else {
         return Err(Page::error(
             StatusCode::NOT_FOUND,
@@ -116,10 +125,51 @@ fn check(pages: &LinkPages, token: &str) -> Result<(Grant, Act, &'static str, &'
         }
         Err(_) => return Err(Page::invalid_link()),
     };
-    let Some((act, verb, question)) = action(&grant.action) else {
-        return Err(Page::invalid_link());
-    };
-    Ok((grant, act, verb, question))
+    Ok(grant)
+}
+
+/// Alerts the list page shows at most.
+const LIST_MAX: u32 = 500;
+
+/// The page behind a digest's "see all" link: every firing and
+/// acknowledged alert, newest first. It only reads.
+async fn list_page(store: &dyn Store) -> Page {
+    let now = Utc::now();
+    let mut alerts = Vec::new();
+    for state in ["firing", "acknowledged"] {
+        match store.list(Some(state), LIST_MAX, now).await {
+            Ok(found) => alerts.extend(found),
+            Err(e) => return Page::unavailable(e),
+        }
+    }
+    alerts.sort_by_key(|a| std::cmp::Reverse(a.last_seen));
+    alerts.truncate(LIST_MAX as usize);
+    let rows: String = alerts
+        .iter()
+        .map(|a| {
+            format!(
+                "<li class=\"sev-{sev}\"><span class=\"badge\">{sev}</span> <strong>{title}</strong>\
+                 <br><span class=\"fine\">{service} · {state} · ×{count} · last seen {last} · <code>{id}</code></span></li>\n",
+                sev = esc(a.severity.as_str()),
+                title = esc(&a.title),
+                service = a.service.as_deref().map_or("—".to_string(), esc),
+                state = esc(a.state),
+                count = a.count,
+                last = a.last_seen.format("%Y-%m-%d %H:%M UTC"),
+                id = esc(short(&a.id)),
+            )
+        })
+        .collect();
+    let count = alerts.len();
+    Page::new(
+        StatusCode::OK,
+        "Open alerts",
+        format!(
+            "<h1>Open alerts</h1>\n<p class=\"fine\">{count} firing or acknowledged, newest first \
+             (at most {LIST_MAX}). Act on one from the chat: <code>ack &lt;id&gt;</code>.</p>\n\
+             <ul class=\"list\">\n{rows}</ul>\n"
+        ),
+    )
 }
 
 async fn load(store: &dyn Store, id: &str) -> Result<AlertRecord, Page> {
@@ -146,6 +196,9 @@ pub async fn confirm(
     store: web::Data<dyn Store>,
 ) -> HttpResponse {
     let result = async {
+        if grant(&pages, &token)?.action == crate::verify::links::LIST_ACTION {
+            return Ok(list_page(&**store).await);
+        }
         let (grant, _, verb, question) = check(&pages, &token)?;
         let alert = load(&**store, &grant.alert_id).await?;
         let name = name_from_cookie(&req).unwrap_or_default();
@@ -504,6 +557,8 @@ button.act-resolve{background:#2ea121}button.act-silence_1h{background:#646a73}\
 .msg{padding:10px 12px;border-radius:8px;margin:0 0 16px;overflow-wrap:anywhere}\
 .good{background:#e4f7e0;color:#1f6b16}.info{background:#e1eaff;color:#1d3d8f}.bad{background:#fde2e2;color:#8f1d1d}\
 .fine{color:#646a73;font-size:13px;margin:16px 0 0}\
+.list{list-style:none;padding:0;margin:0}.list li{border-left:4px solid #8f959e;padding:6px 0 6px 10px;margin:0 0 8px;overflow-wrap:anywhere}\
+.list .fine{margin:0}\
 code{font-family:ui-monospace,Menlo,Consolas,monospace}";
 
 fn html(title: &str, body: &str) -> String {

@@ -117,6 +117,10 @@ pub struct AlertEvent {
 /// A notification the engine decided (an outbox row).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct NotificationRecord {
+    /// The delivery's id (`POST /api/v1/alerts/{id}/deliveries/{delivery}/retry`).
+    pub id: i64,
+    /// The alert's state when this was decided, which its message shows.
+    pub state: Option<String>,
     /// `firing`, `resolved`, `aggregated`, `repeat`.
     pub kind: &'static str,
     /// `None`: no channel takes this alert; recorded only.
@@ -150,6 +154,12 @@ pub struct Claimed {
     pub attempts: i64,
     /// Occurrences in the aggregation window when decided.
     pub occurrences: i64,
+    /// [`Severity::rank`] when decided: 0 is critical.
+    pub priority: i64,
+    /// The alert's state when decided; the message shows it.
+    pub state: Option<String>,
+    /// When giving up counts from: the decision, or a person's retry.
+    pub since: i64,
 }
 
 /// What became of a delivery attempt.
@@ -176,6 +186,26 @@ pub enum Outcome {
     /// Not attempted (shutting down): handed back at once, due as before,
     /// and the attempt is not counted.
     Released,
+}
+
+/// What [`Store::retry_delivery`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetryOutcome {
+    Requeued,
+    /// No such delivery for that alert.
+    NotFound,
+    /// Not failed or dead: its status.
+    NotFailed(String),
+    /// A later message about the alert on that channel went out: sending
+    /// this one now would tell people things out of order.
+    Superseded,
+}
+
+/// What one [`Store::prune`] pass deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub alerts: u64,
+    pub silences: u64,
 }
 
 /// A stored silence.
@@ -292,6 +322,48 @@ pub trait Store: Send + Sync + 'static {
         lease: chrono::Duration,
         now: DateTime<Utc>,
     ) -> Result<Vec<Claimed>, StoreError>;
+    /// Claims up to `limit` more due rows of one channel, below critical and
+    /// in the same order: what a digest absorbs when the budget is short.
+    async fn claim_more(
+        &self,
+        worker: &str,
+        channel: &str,
+        limit: u32,
+        lease: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Claimed>, StoreError>;
+    /// Takes one send from `channel`'s rate budget, shared by every ackbot on
+    /// this database and kept across restarts: sends at least `interval`
+    /// apart, on the database's clock. `None`: granted; `Some(wait)`: the
+    /// next send may go after `wait`.
+    async fn take_budget(
+        &self,
+        channel: &str,
+        interval: std::time::Duration,
+    ) -> Result<Option<std::time::Duration>, StoreError>;
+    /// The alerts with these ids, in this order (unknown ids are left out).
+    async fn get_many(&self, ids: &[String]) -> Result<Vec<AlertRecord>, StoreError>;
+    /// Puts a `failed` or `dead` delivery of an alert back in the outbox, due
+    /// now, recorded in the alert's audit trail.
+    async fn retry_delivery(
+        &self,
+        alert_id: &str,
+        delivery: i64,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<RetryOutcome, StoreError>;
+    /// The same for every `failed` or `dead` delivery of a channel (after
+    /// fixing its secret). Returns how many were put back.
+    async fn retry_channel(
+        &self,
+        channel: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+    /// Deletes at most `batch` alerts resolved before `before` (with their
+    /// events and outbox rows; never one with a pending delivery), and
+    /// silences, link uses and group clocks that ended before then.
+    async fn prune(&self, before: DateTime<Utc>, batch: u32) -> Result<Pruned, StoreError>;
     /// Records the outcome of sending claimed rows, and ends their lease.
     async fn finish(
         &self,

@@ -158,6 +158,7 @@ impl<'a> Plan<'a> {
         );
         row.set_tracking(&tracking);
         let (alert_id, alert_seq, occurrences) = (row.id.clone(), row.seq, row.window_count);
+        let (state, priority) = (row.state.clone(), row.severity()?.rank());
         for n in notices {
             self.outbox.push(OutboxRow {
                 alert_id: alert_id.clone(),
@@ -174,6 +175,8 @@ impl<'a> Plan<'a> {
                 occurrences,
                 created_at: self.now_ms,
                 due_at: n.due_at.timestamp_millis(),
+                state: Some(state.clone()),
+                priority,
             });
         }
         Ok(())

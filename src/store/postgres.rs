@@ -32,6 +32,9 @@ impl Dialect for Postgres {
         "SELECT nextval('alerts_seq') AS seq FROM generate_series(1, ?)";
 
     /// `?` → `$1, $2, …` (our SQL has no `?` inside literals).
+    /// Unix milliseconds on the server's clock, the same for every replica.
+    const NOW_MS: &'static str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
+
     fn sql(query: &str) -> Cow<'_, str> {
         if !query.contains('?') {
             return Cow::Borrowed(query);

@@ -196,11 +196,11 @@ impl EventRow {
 }
 
 /// The columns written when a row is decided.
-pub(crate) const OUTBOX_COLUMNS: &str =
-    "alert_id, alert_seq, kind, channel, group_key, occurrences, created_at, due_at, status";
+pub(crate) const OUTBOX_COLUMNS: &str = "alert_id, alert_seq, kind, channel, group_key, \
+     occurrences, created_at, due_at, status, state, priority";
 
 /// The delivery columns, read with the others.
-pub(crate) const DELIVERY_COLUMNS: &str = "attempts, last_error, sent_at";
+pub(crate) const DELIVERY_COLUMNS: &str = "id, attempts, last_error, sent_at";
 
 /// One `outbox` row: a notification decided, to be delivered when due.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -218,6 +218,11 @@ pub struct OutboxRow {
     pub due_at: i64,
     /// `pending` or `unrouted` when written; delivery moves it on.
     pub status: String,
+    /// The alert's state when decided (`firing`, `acknowledged`, `resolved`);
+    /// `None` in rows older than this column.
+    pub state: Option<String>,
+    /// [`Severity::rank`] of the alert when decided: critical goes first.
+    pub priority: i64,
 }
 
 /// An outbox row with its delivery state, as read back.
@@ -225,6 +230,7 @@ pub struct OutboxRow {
 pub struct DeliveryRow {
     #[sqlx(flatten)]
     pub outbox: OutboxRow,
+    pub id: i64,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub sent_at: Option<i64>,
@@ -234,6 +240,8 @@ impl DeliveryRow {
     pub fn record(&self) -> Result<NotificationRecord, StoreError> {
         let o = &self.outbox;
         Ok(NotificationRecord {
+            id: self.id,
+            state: o.state.clone(),
             attempts: self.attempts,
             last_error: self.last_error.clone(),
             sent_at: opt_time(self.sent_at)?,

@@ -23,7 +23,7 @@ use super::rows::{
 use super::writer::{self, Queue};
 use super::{
     ActionOutcome, Actor, AlertEvent, AlertRecord, Claimed, LinkUse, NotificationRecord, Outcome,
-    SilenceRecord, Store, StoreError, from_ms, new_id, to_ms,
+    Pruned, RetryOutcome, SilenceRecord, Store, StoreError, from_ms, new_id, to_ms,
 };
 use crate::domain::matcher::all_match;
 use crate::domain::silence::match_labels;
@@ -45,6 +45,9 @@ pub trait Dialect: Database {
 
     /// Returns `?` (a count) fresh `alerts.seq` values, one per row.
     const RESERVE_SEQS: &'static str;
+
+    /// The current time in Unix milliseconds, as an SQL expression.
+    const NOW_MS: &'static str;
 
     /// Rows an `INSERT`/`UPDATE` changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
@@ -90,6 +93,8 @@ where
     for<'r> ClaimRow: FromRow<'r, DB::Row>,
     for<'r> IdRow: FromRow<'r, DB::Row>,
     for<'r> MessageRow: FromRow<'r, DB::Row>,
+    for<'r> WaitRow: FromRow<'r, DB::Row>,
+    for<'r> RetryRow: FromRow<'r, DB::Row>,
 {
     /// Wraps migrated pools and starts the group-commit writer.
     pub(super) fn start(
@@ -258,7 +263,7 @@ where
         for chunk in plan.outbox.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES {}",
-                tuples(chunk.len(), 9)
+                tuples(chunk.len(), 11)
             );
             let sql = DB::sql(&sql);
             let mut args = DB::Arguments::default();
@@ -272,6 +277,8 @@ where
                 bind(&mut args, o.created_at)?;
                 bind(&mut args, o.due_at)?;
                 bind(&mut args, o.status.clone())?;
+                bind(&mut args, o.state.clone())?;
+                bind(&mut args, o.priority)?;
             }
             sqlx::query_with(&sql, args).execute(&mut *conn).await?;
         }
@@ -305,10 +312,13 @@ where
         let now = to_ms(now);
         sqlx::query(&DB::sql(
             "INSERT INTO outbox (alert_id, alert_seq, kind, channel, group_key, occurrences, \
-             created_at, due_at, status) \
-             SELECT DISTINCT alert_id, alert_seq, 'update', channel, group_key, 0, ?, ?, 'pending' \
-             FROM outbox WHERE alert_seq = (SELECT seq FROM alerts WHERE id = ?) \
-             AND status = 'sent' AND channel IS NOT NULL AND kind <> 'update'",
+             created_at, due_at, status, state, priority) \
+             SELECT DISTINCT o.alert_id, o.alert_seq, 'update', o.channel, o.group_key, 0, ?, ?, \
+             'pending', a.state, CASE a.severity WHEN 'critical' THEN 0 WHEN 'error' THEN 1 \
+             WHEN 'warning' THEN 2 ELSE 3 END \
+             FROM outbox o JOIN alerts a ON a.seq = o.alert_seq \
+             WHERE o.alert_seq = (SELECT seq FROM alerts WHERE id = ?) \
+             AND o.status = 'sent' AND o.channel IS NOT NULL AND o.kind <> 'update'",
         ))
         .bind(now)
         .bind(now)
@@ -428,6 +438,115 @@ where
         Ok(ids)
     }
 
+    /// Claims due pending rows for `worker`: critical first, then by due
+    /// time. A row waits while an earlier row about the same alert for the
+    /// same channel is still pending, so the messages about one alert go
+    /// out in the order they were decided. With `channel`, only that
+    /// channel's rows below critical (the ones a digest may absorb).
+    async fn claim(
+        &self,
+        worker: &str,
+        channel: Option<&str>,
+        limit: u32,
+        lease: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let now_ms = to_ms(now);
+        let mut tx = self.writer.begin().await?;
+        let only = if channel.is_some() {
+            " AND channel = ? AND priority > 0"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {CLAIM_COLUMNS} FROM outbox WHERE status = 'pending' AND due_at <= ? \
+             AND (lease_until IS NULL OR lease_until <= ?){only} \
+             AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.alert_seq = outbox.alert_seq \
+             AND e.channel = outbox.channel AND e.status = 'pending' AND e.id < outbox.id) \
+             ORDER BY priority, due_at, id LIMIT ?{}",
+            DB::CLAIM_LOCK
+        );
+        let sql = DB::sql(&sql);
+        let mut query = sqlx::query_as::<DB, ClaimRow>(&sql)
+            .bind(now_ms)
+            .bind(now_ms);
+        if let Some(c) = channel {
+            query = query.bind(c.to_string());
+        }
+        let mut rows: Vec<ClaimRow> = query.bind(i64::from(limit)).fetch_all(&mut *tx).await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        for chunk in rows.chunks(CHUNK) {
+            let sql = format!(
+                "UPDATE outbox SET claimed_by = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN {}",
+                tuples(1, chunk.len())
+            );
+            let sql = DB::sql(&sql);
+            let mut args = DB::Arguments::default();
+            bind(&mut args, worker.to_string())?;
+            bind(&mut args, to_ms(now + lease))?;
+            for r in chunk {
+                bind(&mut args, r.id)?;
+            }
+            sqlx::query_with(&sql, args).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(rows
+            .drain(..)
+            .map(|r| Claimed {
+                id: r.id,
+                alert_id: r.alert_id,
+                kind: r.kind,
+                channel: r.channel.unwrap_or_default(),
+                group_key: r.group_key,
+                due_at: r.due_at,
+                created_at: r.created_at,
+                attempts: r.attempts + 1,
+                occurrences: r.occurrences,
+                priority: r.priority,
+                state: r.state,
+                since: r.requeued_at.unwrap_or(r.created_at),
+            })
+            .collect())
+    }
+
+    async fn finish_chunk(
+        &self,
+        ids: &[i64],
+        set: &str,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "UPDATE outbox SET {set} WHERE id IN {}",
+            tuples(1, ids.len())
+        );
+        let sql = DB::sql(&sql);
+        let mut args = DB::Arguments::default();
+        match outcome {
+            Outcome::Sent { message_id } => {
+                bind(&mut args, to_ms(now))?;
+                bind(&mut args, message_id.clone())?;
+            }
+            Outcome::Retry { at, error } => {
+                bind(&mut args, to_ms(*at))?;
+                bind(&mut args, error.clone())?;
+            }
+            Outcome::Failed { dead, error } => {
+                bind(&mut args, if *dead { "dead" } else { "failed" }.to_string())?;
+                bind(&mut args, error.clone())?;
+            }
+            Outcome::Deferred { at } => bind(&mut args, to_ms(*at))?,
+            Outcome::Released => {}
+        }
+        for id in ids {
+            bind(&mut args, *id)?;
+        }
+        sqlx::query_with(&sql, args).execute(&self.writer).await?;
+        Ok(())
+    }
+
     async fn select_alert(
         &self,
         id: &str,
@@ -494,8 +613,8 @@ where
         .map_err(|e| StoreError::Corrupt(format!("cannot encode a value: {e}")))
 }
 
-const CLAIM_COLUMNS: &str =
-    "id, alert_id, kind, channel, group_key, due_at, created_at, attempts, occurrences";
+const CLAIM_COLUMNS: &str = "id, alert_id, kind, channel, group_key, due_at, created_at, \
+     attempts, occurrences, priority, state, requeued_at";
 
 #[derive(sqlx::FromRow)]
 pub struct ClaimRow {
@@ -508,6 +627,9 @@ pub struct ClaimRow {
     created_at: i64,
     attempts: i64,
     occurrences: i64,
+    priority: i64,
+    state: Option<String>,
+    requeued_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -519,6 +641,19 @@ pub struct MessageRow {
 #[derive(sqlx::FromRow)]
 pub struct IdRow {
     id: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct RetryRow {
+    status: String,
+    channel: Option<String>,
+    alert_seq: i64,
+    later: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct WaitRow {
+    wait: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -553,6 +688,8 @@ where
     for<'r> ClaimRow: FromRow<'r, DB::Row>,
     for<'r> IdRow: FromRow<'r, DB::Row>,
     for<'r> MessageRow: FromRow<'r, DB::Row>,
+    for<'r> WaitRow: FromRow<'r, DB::Row>,
+    for<'r> RetryRow: FromRow<'r, DB::Row>,
 {
     async fn ingest(
         &self,
@@ -785,49 +922,18 @@ where
         lease: chrono::Duration,
         now: DateTime<Utc>,
     ) -> Result<Vec<Claimed>, StoreError> {
-        let now_ms = to_ms(now);
-        let mut tx = self.writer.begin().await?;
-        let sql = format!(
-            "SELECT {CLAIM_COLUMNS} FROM outbox WHERE status = 'pending' AND due_at <= ? \
-             AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at, id LIMIT ?{}",
-            DB::CLAIM_LOCK
-        );
-        let mut rows: Vec<ClaimRow> = sqlx::query_as(&DB::sql(&sql))
-            .bind(now_ms)
-            .bind(now_ms)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "UPDATE outbox SET claimed_by = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN {}",
-            tuples(1, rows.len())
-        );
-        let sql = DB::sql(&sql);
-        let mut args = DB::Arguments::default();
-        bind(&mut args, worker.to_string())?;
-        bind(&mut args, to_ms(now + lease))?;
-        for r in &rows {
-            bind(&mut args, r.id)?;
-        }
-        sqlx::query_with(&sql, args).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(rows
-            .drain(..)
-            .map(|r| Claimed {
-                id: r.id,
-                alert_id: r.alert_id,
-                kind: r.kind,
-                channel: r.channel.unwrap_or_default(),
-                group_key: r.group_key,
-                due_at: r.due_at,
-                created_at: r.created_at,
-                attempts: r.attempts + 1,
-                occurrences: r.occurrences,
-            })
-            .collect())
+        self.claim(worker, None, limit, lease, now).await
+    }
+
+    async fn claim_more(
+        &self,
+        worker: &str,
+        channel: &str,
+        limit: u32,
+        lease: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        self.claim(worker, Some(channel), limit, lease, now).await
     }
 
     async fn finish(
@@ -848,32 +954,9 @@ where
             Outcome::Deferred { .. } => "due_at = ?, attempts = attempts - 1, lease_until = NULL",
             Outcome::Released => "attempts = attempts - 1, lease_until = NULL",
         };
-        let sql = format!(
-            "UPDATE outbox SET {set} WHERE id IN {}",
-            tuples(1, ids.len())
-        );
-        let sql = DB::sql(&sql);
-        let mut args = DB::Arguments::default();
-        match outcome {
-            Outcome::Sent { message_id } => {
-                bind(&mut args, to_ms(now))?;
-                bind(&mut args, message_id.clone())?;
-            }
-            Outcome::Retry { at, error } => {
-                bind(&mut args, to_ms(*at))?;
-                bind(&mut args, error.clone())?;
-            }
-            Outcome::Failed { dead, error } => {
-                bind(&mut args, if *dead { "dead" } else { "failed" }.to_string())?;
-                bind(&mut args, error.clone())?;
-            }
-            Outcome::Deferred { at } => bind(&mut args, to_ms(*at))?,
-            Outcome::Released => {}
+        for chunk in ids.chunks(CHUNK) {
+            self.finish_chunk(chunk, set, outcome, now).await?;
         }
-        for id in ids {
-            bind(&mut args, *id)?;
-        }
-        sqlx::query_with(&sql, args).execute(&self.writer).await?;
         Ok(())
     }
 
@@ -890,6 +973,216 @@ where
             None => sqlx::query(base).execute(&self.writer).await?,
         };
         Ok(DB::rows_affected(&result))
+    }
+
+    async fn retry_delivery(
+        &self,
+        alert_id: &str,
+        delivery: i64,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<RetryOutcome, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let row: Option<RetryRow> = sqlx::query_as(&DB::sql(&format!(
+            "SELECT o.status, o.channel, o.alert_seq, \
+             (SELECT COUNT(*) FROM outbox l WHERE l.alert_seq = o.alert_seq \
+              AND l.channel = o.channel AND l.id > o.id AND l.status = 'sent') AS later \
+             FROM outbox o JOIN alerts a ON a.seq = o.alert_seq \
+             WHERE o.id = ? AND a.id = ?{}",
+            DB::LOCK
+        )))
+        .bind(delivery)
+        .bind(alert_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(RetryOutcome::NotFound);
+        };
+        if row.status != "failed" && row.status != "dead" {
+            return Ok(RetryOutcome::NotFailed(row.status));
+        }
+        if row.later > 0 {
+            return Ok(RetryOutcome::Superseded);
+        }
+        let now_ms = to_ms(now);
+        sqlx::query(&DB::sql(
+            "UPDATE outbox SET status = 'pending', due_at = ?, attempts = 0, requeued_at = ?, \
+             lease_until = NULL WHERE id = ?",
+        ))
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(delivery)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(&DB::sql(
+            "INSERT INTO alert_events (alert_id, alert_seq, at, kind, actor, via) VALUES (?, ?, ?, ?, ?, ?)",
+        ))
+        .bind(alert_id.to_string())
+        .bind(row.alert_seq)
+        .bind(now_ms)
+        .bind(format!(
+            "delivery {delivery} to {} retried",
+            row.channel.unwrap_or_default()
+        ))
+        .bind(actor.name.clone())
+        .bind(actor.via.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.wake.notify_one();
+        Ok(RetryOutcome::Requeued)
+    }
+
+    async fn retry_channel(
+        &self,
+        channel: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let now_ms = to_ms(now);
+        // Failed rows with no later sent row about the same alert there.
+        let which = "channel = ? AND status IN ('failed', 'dead') AND NOT EXISTS \
+                     (SELECT 1 FROM outbox l WHERE l.alert_seq = outbox.alert_seq \
+                     AND l.channel = outbox.channel AND l.id > outbox.id AND l.status = 'sent')";
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(&DB::sql(&format!(
+            "INSERT INTO alert_events (alert_id, alert_seq, at, kind, actor, via) \
+             SELECT DISTINCT alert_id, alert_seq, ?, ?, ?, ? FROM outbox WHERE {which}"
+        )))
+        .bind(now_ms)
+        .bind(format!("deliveries to {channel} retried"))
+        .bind(actor.name.clone())
+        .bind(actor.via.to_string())
+        .bind(channel.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query(&DB::sql(&format!(
+            "UPDATE outbox SET status = 'pending', due_at = ?, attempts = 0, requeued_at = ?, \
+             lease_until = NULL WHERE {which}"
+        )))
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(channel.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.wake.notify_one();
+        Ok(DB::rows_affected(&done))
+    }
+
+    async fn prune(&self, before: DateTime<Utc>, batch: u32) -> Result<Pruned, StoreError> {
+        let before_ms = to_ms(before);
+        let mut tx = self.writer.begin().await?;
+        let doomed: Vec<SeqRow> = sqlx::query_as(&DB::sql(
+            "SELECT seq FROM alerts WHERE state = 'resolved' AND resolved_at < ? \
+             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.alert_seq = alerts.seq \
+             AND o.status = 'pending') ORDER BY resolved_at LIMIT ?",
+        ))
+        .bind(before_ms)
+        .bind(i64::from(batch))
+        .fetch_all(&mut *tx)
+        .await?;
+        if !doomed.is_empty() {
+            let list = tuples(1, doomed.len());
+            for table in ["alert_events", "outbox"] {
+                let sql = format!("DELETE FROM {table} WHERE alert_seq IN {list}");
+                let sql = DB::sql(&sql);
+                let mut args = DB::Arguments::default();
+                for r in &doomed {
+                    bind(&mut args, r.seq)?;
+                }
+                sqlx::query_with(&sql, args).execute(&mut *tx).await?;
+            }
+            let sql = format!("DELETE FROM alerts WHERE seq IN {list}");
+            let sql = DB::sql(&sql);
+            let mut args = DB::Arguments::default();
+            for r in &doomed {
+                bind(&mut args, r.seq)?;
+            }
+            sqlx::query_with(&sql, args).execute(&mut *tx).await?;
+        }
+        let silences = sqlx::query(&DB::sql(
+            "DELETE FROM silences WHERE id IN (SELECT id FROM silences \
+             WHERE ends_at < ? OR expired_at < ? LIMIT ?)",
+        ))
+        .bind(before_ms)
+        .bind(before_ms)
+        .bind(i64::from(batch))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(&DB::sql("DELETE FROM used_links WHERE expires_at < ?"))
+            .bind(to_ms(Utc::now()))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&DB::sql("DELETE FROM notify_groups WHERE flush_at < ?"))
+            .bind(before_ms)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Pruned {
+            alerts: doomed.len() as u64,
+            silences: DB::rows_affected(&silences),
+        })
+    }
+
+    async fn get_many(&self, ids: &[String]) -> Result<Vec<AlertRecord>, StoreError> {
+        let now = Utc::now();
+        let mut by_id = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {ALERT_COLUMNS} FROM alerts WHERE id IN {}",
+                tuples(1, chunk.len())
+            );
+            let sql = DB::sql(&sql);
+            let mut args = DB::Arguments::default();
+            for id in chunk {
+                bind(&mut args, id.clone())?;
+            }
+            let rows: Vec<AlertRow> = sqlx::query_as_with(&sql, args)
+                .fetch_all(&self.reader)
+                .await?;
+            for r in rows {
+                by_id.insert(r.id.clone(), r.record(now)?);
+            }
+        }
+        let mut records: Vec<AlertRecord> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+        self.overlay(&mut records, now).await?;
+        Ok(records)
+    }
+
+    async fn take_budget(
+        &self,
+        channel: &str,
+        interval: std::time::Duration,
+    ) -> Result<Option<std::time::Duration>, StoreError> {
+        let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+        let now = DB::NOW_MS;
+        sqlx::query(&DB::sql(
+            "INSERT INTO rate_budgets (channel, next_at) VALUES (?, 0) ON CONFLICT (channel) DO NOTHING",
+        ))
+        .bind(channel.to_string())
+        .execute(&self.writer)
+        .await?;
+        let taken = sqlx::query(&DB::sql(&format!(
+            "UPDATE rate_budgets SET next_at = {now} + ? WHERE channel = ? AND next_at <= {now}"
+        )))
+        .bind(interval_ms)
+        .bind(channel.to_string())
+        .execute(&self.writer)
+        .await?;
+        if DB::rows_affected(&taken) == 1 {
+            return Ok(None);
+        }
+        let wait: Option<WaitRow> = sqlx::query_as(&DB::sql(&format!(
+            "SELECT next_at - {now} AS wait FROM rate_budgets WHERE channel = ?"
+        )))
+        .bind(channel.to_string())
+        .fetch_optional(&self.writer)
+        .await?;
+        let ms = wait
+            .map_or(interval_ms, |w| w.wait)
+            .clamp(1, interval_ms.max(1));
+        Ok(Some(std::time::Duration::from_millis(ms as u64)))
     }
 
     async fn sent_messages(&self, alert_id: &str) -> Result<Vec<(String, String)>, StoreError> {

@@ -28,6 +28,9 @@ impl Dialect for Sqlite {
          (SELECT COALESCE(MAX(seq), 0) + 1 FROM alerts UNION ALL SELECT seq + 1 FROM s LIMIT ?) \
          SELECT seq FROM s";
 
+    /// Unix milliseconds, the database's clock.
+    const NOW_MS: &'static str = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
+
     fn sql(query: &str) -> Cow<'_, str> {
         Cow::Borrowed(query)
     }

@@ -14,6 +14,11 @@ use sha2::Sha256;
 
 use super::{VerifyError, ct_eq};
 
+/// The alert id and action of a token for the page that lists every
+/// firing alert (a digest's "see all" link): it reads, never acts.
+pub const LIST_ALERT: &str = "*";
+pub const LIST_ACTION: &str = "list";
+
 fn mac(secret: &[u8], payload: &[u8]) -> [u8; 32] {
     let mut m = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
     m.update(payload);

@@ -5,7 +5,7 @@ use ackbot::domain::{NewAlert, StateAction, alert};
 use std::sync::Arc;
 
 use ackbot::engine::Engine;
-use ackbot::store::{ActionOutcome, Actor, Store};
+use ackbot::store::{ActionOutcome, Actor, Outcome, Store};
 use chrono::{Duration, Utc};
 use serde_json::json;
 
@@ -298,6 +298,13 @@ async fn not_yet_due_rows_wait() {
         ["firing"]
     );
     let end = now + Duration::seconds(60);
+    // Messages about one alert go in order: the aggregated notice waits
+    // while the firing one is still out.
+    assert!(s.claim_due("w2", 100, lease, end).await.unwrap().is_empty());
+    let ids: Vec<i64> = first.iter().map(|c| c.id).collect();
+    s.finish(&ids, &Outcome::Sent { message_id: None }, now)
+        .await
+        .unwrap();
     let second = s.claim_due("w", 100, lease, end).await.unwrap();
     assert_eq!(
         second.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(),

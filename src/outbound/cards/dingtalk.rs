@@ -144,8 +144,9 @@ fn single(item: &Item, b: &Budget, md: &mut String) {
 
 fn group(msg: &Message, b: &Budget, md: &mut String) {
     let (shown, omitted) = b.shown(msg);
+    let detailed = text::detailed(msg, shown.len());
     md.push_str(&format!("**{}**\n\n", text::count_alerts(msg)));
-    for item in shown {
+    for item in &shown[..detailed] {
         let a = &item.alert;
         let mut parts = vec![format!("**{}**", inline(&a.title, b.field))];
         parts.extend(text::brief(a).iter().map(|s| inline(s, b.field)));
@@ -163,9 +164,23 @@ fn group(msg: &Message, b: &Budget, md: &mut String) {
         }
         md.push('\n');
     }
+    for item in &shown[detailed..] {
+        let (tag, title, rest) = text::compact(&item.alert);
+        let mut line = format!("- {} **{}**", inline(&tag, 16), inline(&title, b.field));
+        for part in rest {
+            line.push_str(" · ");
+            line.push_str(&inline(&part, b.field));
+        }
+        md.push_str(&line);
+        md.push('\n');
+    }
     md.push('\n');
     if omitted > 0 {
-        md.push_str(&format!("**{}**\n\n", text::more(omitted)));
+        md.push_str(&format!("**{}**", text::more(omitted)));
+        if let Some(url) = text::more_url(msg) {
+            md.push_str(&format!(" · [see all]({url})"));
+        }
+        md.push_str("\n\n");
     }
 }
 

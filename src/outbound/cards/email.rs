@@ -146,13 +146,19 @@ fn single(msg: &Message, item: &Item, t: &mut Plain, html: &mut Html) {
 }
 
 fn group(msg: &Message, t: &mut Plain, html: &mut Html) {
-    let listed = msg.items.len().min(MAX_LISTED);
+    // A digest lists every alert it has (a line each after the first few).
+    let listed = if msg.digest.is_some() {
+        msg.items.len()
+    } else {
+        msg.items.len().min(MAX_LISTED)
+    };
+    let detailed = text::detailed(msg, listed);
     let omitted = msg.omitted + (msg.items.len() - listed);
     let count = text::count_alerts(msg);
     html.0
         .push_str(&format!("<p><strong>{count}</strong></p>\n<ul>\n"));
     t.0.push_str(&format!("{count}\n\n"));
-    for item in &msg.items[..listed] {
+    for item in &msg.items[..detailed] {
         let a = &item.alert;
         let brief = text::brief(a);
         let html_brief: Vec<String> = brief.iter().map(|s| h(s)).collect();
@@ -181,12 +187,40 @@ fn group(msg: &Message, t: &mut Plain, html: &mut Html) {
         actions(msg, item, t, html);
         html.0.push_str("</li>\n");
     }
+    for item in &msg.items[detailed..listed] {
+        let (tag, title, rest) = text::compact(&item.alert);
+        let html_rest: Vec<String> = rest.iter().map(|s| h(s)).collect();
+        let text_rest: Vec<String> = rest.iter().map(|s| p(s)).collect();
+        html.0.push_str(&format!(
+            "<li>{} <strong>{}</strong> · {}</li>\n",
+            h(&tag),
+            h(&title),
+            html_rest.join(" · ")
+        ));
+        t.0.push_str(&format!(
+            "* {} {} · {}\n",
+            p(&tag),
+            p(&title),
+            text_rest.join(" · ")
+        ));
+    }
     html.0.push_str("</ul>\n");
     if omitted > 0 {
         let more = text::more(omitted);
-        html.0
-            .push_str(&format!("<p><strong>{more}</strong></p>\n"));
-        t.0.push_str(&format!("\n{more}\n"));
+        match text::more_url(msg) {
+            Some(url) => {
+                html.0.push_str(&format!(
+                    "<p><strong>{more}</strong> · <a href=\"{}\">see all</a></p>\n",
+                    h(&url)
+                ));
+                t.0.push_str(&format!("\n{more}: {url}\n"));
+            }
+            None => {
+                html.0
+                    .push_str(&format!("<p><strong>{more}</strong></p>\n"));
+                t.0.push_str(&format!("\n{more}\n"));
+            }
+        }
     }
     t.0.push('\n');
 }

@@ -170,7 +170,8 @@ fn group(msg: &Message, callbacks: bool, b: &Budget, out: &mut Vec<Value>) {
         head.push_str(&format!(" · {}", text::escape(&n, text::md_inline)));
     }
     out.push(markdown(head));
-    for item in shown {
+    let detailed = text::detailed(msg, shown.len());
+    for item in &shown[..detailed] {
         let a = &item.alert;
         let brief: Vec<String> = text::brief(a).iter().map(|s| inline(s, b.field)).collect();
         let mut md = format!("**{}**\n{}", inline(&a.title, b.field), brief.join(" · "));
@@ -182,8 +183,28 @@ fn group(msg: &Message, callbacks: bool, b: &Budget, out: &mut Vec<Value>) {
         out.push(markdown(md));
         out.extend(buttons(msg, item, callbacks));
     }
+    // A digest's other alerts: one line each, in one element.
+    let lines: Vec<String> = shown[detailed..]
+        .iter()
+        .map(|item| {
+            let (tag, title, rest) = text::compact(&item.alert);
+            let mut line = format!("{} **{}**", inline(&tag, 16), inline(&title, b.field));
+            for part in rest {
+                line.push_str(" · ");
+                line.push_str(&inline(&part, b.field));
+            }
+            line
+        })
+        .collect();
+    if !lines.is_empty() {
+        out.push(markdown(lines.join("\n")));
+    }
     if omitted > 0 {
-        out.push(markdown(format!("**{}**", text::more(omitted))));
+        let mut more = format!("**{}**", text::more(omitted));
+        if let Some(url) = text::more_url(msg) {
+            more.push_str(&format!(" · [see all]({url})"));
+        }
+        out.push(markdown(more));
     }
 }
 

@@ -77,6 +77,18 @@ pub struct Item {
     pub links: Option<ActionLinks>,
 }
 
+/// What makes a message a digest: everything that was due when a channel's
+/// rate budget was short, in one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Digest {
+    /// The first items a digest shows like a group does; every item after
+    /// them gets one compact line, as many as fit the platform's limit.
+    pub detailed: usize,
+    /// Where to see every firing alert (a signed list page), for the
+    /// "N more alerts" line; `None` without `[server] public_url`.
+    pub more_url: Option<String>,
+}
+
 /// One message to send: a notice about one alert, or a group/digest of several.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
@@ -85,6 +97,8 @@ pub struct Message {
     pub items: Vec<Item>,
     /// Alerts folded into this message but not listed ("12 more alerts").
     pub omitted: usize,
+    /// Set for a digest.
+    pub digest: Option<Digest>,
     /// Occurrences in the aggregation window (for `Aggregated`).
     pub occurrences: i64,
     pub now: DateTime<Utc>,

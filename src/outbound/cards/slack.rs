@@ -157,9 +157,29 @@ fn single(msg: &Message, item: &Item, tone: Tone, blocks: &mut Vec<Value>) {
 
 fn group(msg: &Message, tone: Tone, blocks: &mut Vec<Value>) {
     let listed = msg.items.len().min(MAX_LISTED);
-    let omitted = msg.omitted + (msg.items.len() - listed);
+    let detailed = text::detailed(msg, listed);
+    // A digest's other alerts get one line each, in one section.
+    let mut lines = String::new();
+    let mut compact = 0;
+    if msg.digest.is_some() {
+        for item in &msg.items[detailed..] {
+            let (tag, title, rest) = text::compact(&item.alert);
+            let mut line = format!("{} *{}*", inline(&tag, 16), inline(&title, 300));
+            for part in rest {
+                line.push_str(" · ");
+                line.push_str(&inline(&part, 200));
+            }
+            if lines.chars().count() + line.chars().count() + 1 > SECTION_MAX {
+                break;
+            }
+            lines.push_str(&line);
+            lines.push('\n');
+            compact += 1;
+        }
+    }
+    let omitted = msg.omitted + (msg.items.len() - detailed - compact);
     blocks.push(section(format!("*{}*", text::count_alerts(msg))));
-    for item in &msg.items[..listed] {
+    for item in &msg.items[..detailed] {
         let a = &item.alert;
         let brief: Vec<String> = text::brief(a).iter().map(|s| inline(s, 200)).collect();
         let mut md = format!("*{}*\n{}", inline(&a.title, 300), brief.join(" · "));
@@ -171,8 +191,15 @@ fn group(msg: &Message, tone: Tone, blocks: &mut Vec<Value>) {
         blocks.push(section(md));
         blocks.extend(actions(msg, item, tone));
     }
+    if !lines.is_empty() {
+        blocks.push(section(lines));
+    }
     if omitted > 0 {
-        blocks.push(section(format!("*{}*", text::more(omitted))));
+        let mut more = format!("*{}*", text::more(omitted));
+        if let Some(url) = text::more_url(msg) {
+            more.push_str(&format!(" · <{url}|see all>"));
+        }
+        blocks.push(section(more));
     }
 }
 

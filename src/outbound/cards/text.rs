@@ -384,6 +384,35 @@ pub fn more(n: usize) -> String {
     format!("{n} more alert{}", if n == 1 { "" } else { "s" })
 }
 
+/// How many of the `shown` items get a group's full row: all, except in a
+/// digest, whose later items get a [`compact`] line each.
+pub fn detailed(msg: &Message, shown: usize) -> usize {
+    msg.digest.as_ref().map_or(shown, |d| d.detailed.min(shown))
+}
+
+/// The link of a digest's "N more alerts" line, safe for any markup.
+pub fn more_url(msg: &Message) -> Option<String> {
+    msg.digest
+        .as_ref()
+        .and_then(|d| d.more_url.as_deref())
+        .and_then(safe_url)
+}
+
+/// One alert of a digest in one line (raw, unescaped): `[SEVERITY]`, the
+/// title, then the service, the state unless firing, and the short id.
+pub fn compact(a: &AlertRecord) -> (String, String, Vec<String>) {
+    let tag = format!("[{}]", a.severity.as_str().to_ascii_uppercase());
+    let mut rest = Vec::new();
+    if let Some(s) = service(a) {
+        rest.push(s.to_string());
+    }
+    if a.state != "firing" {
+        rest.push(a.state.to_string());
+    }
+    rest.push(a.id.chars().take(8).collect());
+    (tag, a.title.clone(), rest)
+}
+
 /// `3 alerts` (all of a group, listed or not).
 pub fn count_alerts(msg: &Message) -> String {
     let n = msg.items.len() + msg.omitted;
@@ -488,6 +517,7 @@ pub struct Budget {
 impl Budget {
     /// Everything, except: at most `max_listed` alerts, and for a group at
     /// most `excerpt` bytes of each alert's content.
+    /// A digest lists every item it has, as many as fit.
     pub fn start(msg: &Message, max_listed: usize, excerpt: usize) -> Self {
         let longest = msg
             .items
@@ -501,7 +531,11 @@ impl Budget {
             } else {
                 longest.min(excerpt)
             },
-            listed: msg.items.len().min(max_listed.max(1)),
+            listed: if msg.digest.is_some() {
+                msg.items.len().max(1)
+            } else {
+                msg.items.len().min(max_listed.max(1))
+            },
             field: FIELD_MAX,
             labels: usize::MAX,
             links: true,
@@ -552,10 +586,32 @@ pub fn fit<T>(
             return best;
         }
     }
+    if b.listed > 1 {
+        // Fewer listed alerts: the most that fit, by bisection (a digest
+        // may list hundreds). `lo` fits or is 1, `hi` does not fit.
+        let (mut lo, mut hi) = (1, b.listed);
+        let mut best = None;
+        while hi - lo > 1 {
+            b.listed = lo + (hi - lo) / 2;
+            let out = render(&b);
+            if size(&out) <= limit {
+                lo = b.listed;
+                best = Some(out);
+            } else {
+                hi = b.listed;
+            }
+        }
+        b.listed = lo;
+        if let Some(out) = best {
+            return out;
+        }
+        let out = render(&b);
+        if size(&out) <= limit {
+            return out;
+        }
+    }
     loop {
-        if b.listed > 1 {
-            b.listed -= 1;
-        } else if b.field > 32 {
+        if b.field > 32 {
             b.field /= 2;
         } else if b.labels > 0 {
             b.labels = if b.labels == usize::MAX {
@@ -644,6 +700,7 @@ pub(crate) mod fixtures {
             kind,
             items,
             omitted: 0,
+            digest: None,
             occurrences: 0,
             now: at(10, 5, 0),
         }

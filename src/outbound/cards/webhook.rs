@@ -9,6 +9,8 @@
 //!   "alerts": [ <alert>, ... ],
 //!   "omitted": 0,
 //!   "occurrences": 0,
+//!   "digest": false,
+//!   "more_url": null,
 //!   "links": [ {"alert_id": "A-42", "ack": "https://…/a/…", "silence": "…", "resolve": "…"} ]
 //! }
 //! ```
@@ -22,6 +24,9 @@
 //!   are RFC 3339 UTC).
 //! - `omitted`: alerts folded into this notification but not listed.
 //! - `occurrences`: occurrences in the aggregation window (`aggregated`).
+//! - `digest`: `true` when the channel's rate budget was short and this one
+//!   message carries everything that was due; `more_url`, when set, is a
+//!   signed page listing every firing alert.
 //! - `links`: the signed action links, for the alerts that have them (none
 //!   when links are not configured), whatever the kind.
 //!
@@ -58,6 +63,8 @@ pub fn payload(msg: &Message) -> Value {
         "alerts": alerts,
         "omitted": msg.omitted,
         "occurrences": msg.occurrences,
+        "digest": msg.digest.is_some(),
+        "more_url": msg.digest.as_ref().and_then(|d| d.more_url.as_deref()),
         "links": links,
     })
 }

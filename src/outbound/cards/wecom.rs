@@ -143,8 +143,9 @@ fn single(item: &Item, b: &Budget, colour: &str, md: &mut String) {
 
 fn group(msg: &Message, b: &Budget, md: &mut String) {
     let (shown, omitted) = b.shown(msg);
+    let detailed = text::detailed(msg, shown.len());
     md.push_str(&format!("> {}\n", text::count_alerts(msg)));
-    for item in shown {
+    for item in &shown[..detailed] {
         let a = &item.alert;
         let brief: Vec<String> = text::brief(a).iter().map(|s| inline(s, b.field)).collect();
         md.push_str(&format!(
@@ -170,8 +171,25 @@ fn group(msg: &Message, b: &Budget, md: &mut String) {
             md.push_str(&format!("{}\n", buttons.join("  ")));
         }
     }
+    if detailed < shown.len() {
+        md.push('\n');
+    }
+    for item in &shown[detailed..] {
+        let (tag, title, rest) = text::compact(&item.alert);
+        let mut line = format!("{} **{}**", inline(&tag, 16), inline(&title, b.field));
+        for part in rest {
+            line.push_str(" · ");
+            line.push_str(&inline(&part, b.field));
+        }
+        md.push_str(&line);
+        md.push('\n');
+    }
     if omitted > 0 {
-        md.push_str(&format!("\n**{}**\n", text::more(omitted)));
+        md.push_str(&format!("\n**{}**", text::more(omitted)));
+        if let Some(url) = text::more_url(msg) {
+            md.push_str(&format!("  [see all]({url})"));
+        }
+        md.push('\n');
     }
 }
 
