@@ -19,6 +19,7 @@
 //! - [`replay`]: remembers accepted callbacks so none is acted on twice.
 //! - [`startup`], [`tls`], [`telemetry`], [`metrics`]: the server, its
 //!   certificate, its logs, its counters.
+//! - [`watch`]: ackbot's own clocks (retention).
 //! - [`reload`]: a new config applied without a restart (SIGHUP, `/-/reload`).
 //! - [`tasks`]: background tasks that cannot end silently; [`faults`]: fault
 //!   points the tests arm to prove a failure loses nothing.
@@ -42,3 +43,4 @@ pub mod tasks;
 pub mod telemetry;
 pub mod tls;
 pub mod verify;
+pub mod watch;

@@ -75,8 +75,9 @@ fn send(
     content: &str,
     service: Option<String>,
 ) -> ExitCode {
-    let config = match Config::load(path.as_deref()) {
-        Ok((config, _)) => config,
+    // Only what sending through that channel needs is read and expanded.
+    let (config, names) = match Config::load_for_channel(path.as_deref(), channel) {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("ackbot: invalid configuration: {e}");
             return ExitCode::from(2);
@@ -97,7 +98,7 @@ fn send(
         }
     };
     let Some(target) = channels.get(channel) else {
-        let mut names: Vec<_> = channels.keys().map(String::as_str).collect();
+        let mut names: Vec<_> = names.iter().map(String::as_str).collect();
         names.sort_unstable();
         eprintln!(
             "ackbot: no channel named `{channel}`; configured: {}",

@@ -166,6 +166,10 @@ fn restart_only(old: &Config, new: &Config) -> Vec<&'static str> {
         "storage.url",
         old.storage.url.expose() == new.storage.url.expose(),
     );
+    check(
+        "storage.retention",
+        old.storage.retention == new.storage.retention,
+    );
     keys
 }
 

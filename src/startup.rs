@@ -58,6 +58,12 @@ pub struct Application {
     port: u16,
     https: bool,
     server: Server,
+    rest: Running,
+}
+
+/// What runs beside the HTTP server, and what stopping needs.
+struct Running {
+    handle: ServerHandle,
     tasks: Tasks,
     life: web::Data<Lifecycle>,
     store: Arc<dyn Store>,
@@ -150,6 +156,7 @@ impl Application {
         let (stop_delivery, stop) = tokio::sync::watch::channel(false);
         let delivery = Arc::new(Delivery::new(store.clone(), channels, &config, stop));
         let delivery_task = delivery.clone().spawn(&tasks);
+        crate::watch::retention::spawn(store.clone(), config.storage.retention, &tasks);
         let life = web::Data::new(Lifecycle::new(tasks.clone()));
         let reloader = web::Data::new(Reloader::new(
             options.config_path,
@@ -208,18 +215,22 @@ impl Application {
             server.listen(listener)?
         };
         tracing::info!(%addr, port, scheme = if https { "https" } else { "http" }, "ackbot listening");
+        let server = server.run();
         Ok(Self {
             port,
             https,
-            server: server.run(),
-            tasks,
-            life,
-            store,
-            send_timeout: config.delivery.timeout,
-            delivery,
-            delivery_task,
-            stop_delivery,
-            reloader,
+            rest: Running {
+                handle: server.handle(),
+                tasks,
+                life,
+                store,
+                send_timeout: config.delivery.timeout,
+                delivery,
+                delivery_task,
+                stop_delivery,
+                reloader,
+            },
+            server,
         })
     }
 
@@ -250,7 +261,7 @@ impl Application {
         self.run(true).await
     }
 
-    async fn run(mut self, signals: bool) -> anyhow::Result<()> {
+    async fn run(self, signals: bool) -> anyhow::Result<()> {
         use tokio::signal::unix::{SignalKind, signal};
         let mut signals = if signals {
             Some((
@@ -261,15 +272,22 @@ impl Application {
         } else {
             None
         };
-        let tasks = self.tasks.clone();
+        let Self { server, rest, .. } = self;
+        let tasks = rest.tasks.clone();
+        // The server runs as its own task: it must keep being polled to
+        // carry out the pause and stop commands of the graceful stop.
+        let mut server = tokio::spawn(server);
         let outcome = loop {
             let (term, int, hup) = match signals.as_mut() {
                 Some((t, i, h)) => (Some(t), Some(i), Some(h)),
                 None => (None, None, None),
             };
             tokio::select! {
-                result = &mut self.server => {
-                    break result.map_err(anyhow::Error::from);
+                result = &mut server => {
+                    break match result {
+                        Ok(r) => r.map_err(anyhow::Error::from),
+                        Err(e) => Err(anyhow::anyhow!("the HTTP server task failed: {e}")),
+                    };
                 }
                 name = tasks.first_stopped() => {
                     tracing::error!(task = name, "a background task stopped; ackbot stops so that it can be restarted");
@@ -285,14 +303,19 @@ impl Application {
                 }
                 Some(()) = recv(hup) => {
                     tracing::info!("SIGHUP: reloading the configuration");
-                    let _ = self.reloader.reload().await;
+                    let _ = rest.reloader.reload().await;
                 }
             }
         };
-        self.stop().await;
+        rest.stop().await;
+        if !server.is_finished() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+        }
         outcome
     }
+}
 
+impl Running {
     /// The graceful stop: readiness turns 503 and no new connection is
     /// accepted; the delivery worker claims nothing more; requests in
     /// flight finish (their answers close their connections), then idle
@@ -303,7 +326,7 @@ impl Application {
         self.tasks.stopping();
         self.life.drain();
         let _ = self.stop_delivery.send(true);
-        let handle = self.server.handle();
+        let handle = self.handle.clone();
         handle.pause().await;
         while self.life.inflight() > 0 && started.elapsed() < DRAIN_LIMIT {
             tokio::time::sleep(Duration::from_millis(10)).await;

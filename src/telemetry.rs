@@ -13,12 +13,15 @@ use tracing_subscriber::EnvFilter;
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Installs the global subscriber: `RUST_LOG` filters (default `info`), and
-/// `ACKBOT_LOG_FORMAT=json` switches to one JSON object per line.
+/// `ACKBOT_LOG_FORMAT=json` switches to one JSON object per line. Colours
+/// only when stdout is a terminal, so files and journald get plain text.
 pub fn init(default_filter: &str) {
+    use std::io::IsTerminal;
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
         .with_target(false);
     let result = if std::env::var("ACKBOT_LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().try_init()
@@ -89,14 +92,39 @@ impl tracing_actix_web::RootSpanBuilder for RedactedRootSpan {
             trace_id = Empty,
             request_id = %request_id,
             exception.message = Empty,
-            exception.details = Empty,
         )
     }
 
+    /// Records the status; a refusal is one WARN line (ERROR for 5xx) with
+    /// the status and the error's sentence, never its `Debug` form.
     fn on_request_end<B: actix_web::body::MessageBody>(
         span: tracing::Span,
         outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
     ) {
-        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+        let (status, error) = match outcome {
+            Ok(response) => (
+                response.status(),
+                response.response().error().map(|e| e.to_string()),
+            ),
+            Err(e) => (e.as_response_error().status_code(), Some(e.to_string())),
+        };
+        span.record("http.status_code", i64::from(status.as_u16()));
+        span.record(
+            "otel.status_code",
+            if status.is_server_error() {
+                "ERROR"
+            } else {
+                "OK"
+            },
+        );
+        let Some(error) = error else { return };
+        let status = status.as_u16();
+        span.in_scope(|| {
+            if status >= 500 {
+                tracing::error!(status, "request failed: {error}");
+            } else {
+                tracing::warn!(status, "request refused: {error}");
+            }
+        });
     }
 }

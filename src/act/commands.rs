@@ -59,7 +59,7 @@
 use chrono::Duration;
 
 use crate::domain::labels::truncate;
-use crate::domain::{Labels, Matcher, NewSilence};
+use crate::domain::{Matcher, NewSilence};
 
 /// What a silence applies to.
 #[derive(Debug, Clone, PartialEq)]
@@ -290,8 +290,7 @@ fn parse_target(tokens: &[&str], usage: &Usage) -> Result<Target, CommandError> 
         .map(|item| Matcher::parse(item))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| usage.error(format!("bad matcher {}", e.message)))?;
-    let unlabelled = Labels::default();
-    if matchers.iter().all(|m| m.matches(&unlabelled)) {
+    if crate::domain::matcher::match_unlabelled(&matchers) {
         return Err(usage.error(
             "these matchers also match alerts without those labels, so a misspelt label would \
              silence everything; add one that requires a value, e.g. env=\"prod\"",
@@ -987,7 +986,7 @@ mod tests {
             let shown: Vec<String> = matchers.iter().map(|m| m.to_string()).collect();
             let bare = format!("silence {} {d}", shown.join(sep));
             let braced = format!("silence {{{}}}{sep}{d}", shown.join(", "));
-            let matches_unlabelled = matchers.iter().all(|m| m.matches(&Labels::default()));
+            let matches_unlabelled = crate::domain::matcher::match_unlabelled(&matchers);
             for text in [bare, braced] {
                 let got = parse(&text);
                 if matches_unlabelled {

@@ -130,15 +130,20 @@ impl Default for ServerConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
-    /// `sqlite://path` (embedded default) or `postgres://…`. Used from the alert
-    /// core onwards; validated now so a config written today keeps working.
+    /// `sqlite://path` (embedded default) or `postgres://…`.
     pub url: Secret,
+    /// Resolved alerts, with their audit trail and deliveries, are deleted
+    /// this long after they resolved; so are silences that ended. `"0s"`
+    /// keeps everything.
+    #[serde(with = "duration")]
+    pub retention: Duration,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
         Self {
             url: Secret::new("sqlite://data/ackbot.db"),
+            retention: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -379,12 +384,55 @@ impl Config {
         origin: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
+        Self::from_toml_scoped(text, origin, env, None)
+    }
+
+    /// What `ackbot send --channel NAME` needs of `path`: only that channel,
+    /// `[delivery]`, `[links]`, `[server] public_url` and, for a `feishu_app`
+    /// channel, the `[feishu]` app credentials. Everything else is left out
+    /// before `${VAR}` expansion, so a variable that only `serve` uses (an
+    /// API token, a storage password) need not be set. Also returns the
+    /// names of every channel in the file, for "no channel named …".
+    pub fn load_for_channel(
+        path: Option<&Path>,
+        channel: &str,
+    ) -> Result<(Self, Vec<String>), ConfigError> {
+        let env = |name: &str| std::env::var(name).ok();
+        let (text, origin) = match path {
+            Some(p) => (Self::read(p)?, p.display().to_string()),
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => (
+                Self::read(Path::new(DEFAULT_CONFIG_FILE))?,
+                DEFAULT_CONFIG_FILE.to_string(),
+            ),
+            None => (String::new(), "defaults".to_string()),
+        };
+        let mut names = Vec::new();
+        let config = Self::from_toml_scoped(&text, &origin, &env, Some((channel, &mut names)))?;
+        Ok((config, names))
+    }
+
+    fn read(path: &Path) -> Result<String, ConfigError> {
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    fn from_toml_scoped(
+        text: &str,
+        origin: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+        only: Option<(&str, &mut Vec<String>)>,
+    ) -> Result<Self, ConfigError> {
         let mut tree: toml::Value = toml::from_str::<toml::Table>(text)
             .map(toml::Value::Table)
             .map_err(|e| ConfigError::Syntax {
                 path: origin.to_string(),
                 message: e.to_string(),
             })?;
+        if let Some((channel, names)) = only {
+            *names = scope_to_channel(&mut tree, channel);
+        }
         expand::expand_tree(&mut tree, "", env)?;
         let config: Config =
             serde_path_to_error::deserialize(tree).map_err(|e| ConfigError::Shape {
@@ -451,6 +499,13 @@ impl Config {
             return Err(invalid(
                 "storage.url",
                 "must start with sqlite: or postgres://",
+            ));
+        }
+        let retention = self.storage.retention;
+        if !retention.is_zero() && retention < Duration::from_secs(3600) {
+            return Err(invalid(
+                "storage.retention",
+                "must be at least 1h, or \"0s\" to keep everything",
             ));
         }
         let d = &self.delivery;
@@ -528,6 +583,52 @@ impl Config {
             )
         })
     }
+}
+
+/// Cuts `tree` down to what sending through `channel` uses (see
+/// [`Config::load_for_channel`]); returns every channel's name.
+fn scope_to_channel(tree: &mut toml::Value, channel: &str) -> Vec<String> {
+    let Some(table) = tree.as_table_mut() else {
+        return Vec::new();
+    };
+    let channels = table
+        .remove("channels")
+        .and_then(|c| c.as_array().cloned())
+        .unwrap_or_default();
+    let name_of = |c: &toml::Value| c.get("name").and_then(|n| n.as_str()).map(str::to_string);
+    let names: Vec<String> = channels.iter().filter_map(name_of).collect();
+    let chosen: Vec<toml::Value> = channels
+        .into_iter()
+        .filter(|c| name_of(c).as_deref() == Some(channel))
+        .collect();
+    let feishu_app = chosen
+        .iter()
+        .any(|c| c.get("type").and_then(|t| t.as_str()) == Some("feishu_app"));
+    let server = table.remove("server");
+    let feishu = table.remove("feishu");
+    table.retain(|key, _| key == "delivery" || key == "links");
+    if let Some(url) = server.as_ref().and_then(|s| s.get("public_url")) {
+        let mut s = toml::Table::new();
+        s.insert("public_url".into(), url.clone());
+        table.insert("server".into(), toml::Value::Table(s));
+    }
+    if feishu_app {
+        if let Some(f) = feishu.as_ref().and_then(|f| f.as_table()) {
+            let mut app: toml::Table = f
+                .iter()
+                .filter(|(k, _)| matches!(k.as_str(), "app_id" | "app_secret" | "api_base"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            // Required by the section, not used to send.
+            app.insert(
+                "verification_token".into(),
+                toml::Value::String("unused-by-send".into()),
+            );
+            table.insert("feishu".into(), toml::Value::Table(app));
+        }
+    }
+    table.insert("channels".into(), toml::Value::Array(chosen));
+    names
 }
 
 fn non_empty(secret: &Secret, key: &'static str) -> Result<(), ConfigError> {

@@ -252,6 +252,11 @@ pub fn cut(s: &str, max: usize) -> String {
 }
 
 /// At most `max` characters of `s`, for error messages about hostile input.
+pub fn truncate_text(s: &str, max: usize) -> String {
+    truncate(s, max)
+}
+
+/// At most `max` characters of `s`, for error messages about hostile input.
 pub(crate) fn truncate(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         Some((i, _)) => format!("{}…", &s[..i]),

@@ -155,6 +155,13 @@ pub fn all_match(matchers: &[Matcher], labels: &Labels) -> bool {
     matchers.iter().all(|m| m.matches(labels))
 }
 
+/// True if the matchers also match an alert that has none of their labels
+/// (`team=~".*"`, `env!="x"`): as a silence, a misspelt label name would
+/// then silence every alert.
+pub fn match_unlabelled(matchers: &[Matcher]) -> bool {
+    all_match(matchers, &Labels::default())
+}
+
 /// A refusal whose reason is the second element; the parts are handed back so
 /// `new` can show them.
 type BuildError = (String, MatchOp, String, String);

@@ -41,6 +41,13 @@ impl NewSilence {
                 "at least one matcher is required",
             ));
         }
+        if super::matcher::match_unlabelled(&matchers) {
+            return Err(DomainError::new(
+                "matchers",
+                "these matchers also match alerts without those labels, so a misspelt label \
+                 would silence everything; add one that requires a value, e.g. env=\"prod\"",
+            ));
+        }
         if ends_at <= starts_at {
             return Err(DomainError::new("ends_at", "must be after starts_at"));
         }
@@ -164,6 +171,8 @@ mod tests {
                 "ends_at",
             ),
             (vec![m("a=\"b\"")], now, later, "  ", "created_by"),
+            (vec![m("team=~\".*\"")], now, later, "Li Lei", "matchers"),
+            (vec![m("env!=\"dev\"")], now, later, "Li Lei", "matchers"),
         ];
         for (matchers, s, e, by, field) in cases {
             assert_eq!(

@@ -19,7 +19,7 @@ use crate::config::Secret;
 use crate::domain::silence::FINGERPRINT_LABEL;
 use crate::domain::{DomainError, MatchOp, Matcher, NewAlert, NewSilence, StateAction, alert};
 use crate::ingest::alertmanager::{self, Flavor};
-use crate::store::{ActionOutcome, Actor, Store, StoreError};
+use crate::store::{ActionOutcome, Actor, RetryOutcome, Store, StoreError};
 use crate::verify::ct_eq;
 
 /// Most records one `GET /api/v1/alerts` returns.
@@ -42,12 +42,16 @@ pub enum ApiError {
     NoTokens,
     #[error("{0}")]
     Invalid(#[from] DomainError),
-    #[error("{0}")]
-    BadJson(String),
+    /// A body or query that is not the expected shape; `field` names where.
+    #[error("{message}")]
+    BadJson { field: String, message: String },
     #[error("no alert with id `{0}`")]
     NotFound(String),
+    /// No such thing (a silence, a delivery): the whole sentence.
     #[error("{0}")]
-    Conflict(&'static str),
+    Missing(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("storage is unavailable; retry later")]
     Storage(#[from] StoreError),
 }
@@ -57,8 +61,8 @@ impl ApiError {
         match self {
             Self::MissingToken | Self::NoTokens => "missing_token",
             Self::BadToken => "bad_token",
-            Self::Invalid(_) | Self::BadJson(_) => "invalid",
-            Self::NotFound(_) => "not_found",
+            Self::Invalid(_) | Self::BadJson { .. } => "invalid",
+            Self::NotFound(_) | Self::Missing(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::Storage(e) if storage_bug(e) => "internal",
             Self::Storage(_) => "storage_unavailable",
@@ -70,8 +74,8 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::MissingToken | Self::BadToken | Self::NoTokens => StatusCode::UNAUTHORIZED,
-            Self::Invalid(_) | Self::BadJson(_) => StatusCode::BAD_REQUEST,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Invalid(_) | Self::BadJson { .. } => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) | Self::Missing(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Storage(e) if storage_bug(e) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -92,8 +96,10 @@ impl ResponseError for ApiError {
             _ => self.to_string(),
         };
         let mut body = json!({"error": self.code(), "message": message});
-        if let Self::Invalid(e) = self {
-            body["field"] = json!(e.field);
+        match self {
+            Self::Invalid(e) => body["field"] = json!(e.field),
+            Self::BadJson { field, .. } => body["field"] = json!(field),
+            _ => {}
         }
         HttpResponse::build(self.status_code()).json(body)
     }
@@ -156,10 +162,58 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
     }
 }
 
+/// The body as `T`; an error names the field it is about (`body` for the
+/// whole), as every 400 does.
 fn parse_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::BadJson(format!("body is not valid JSON of the expected shape: {e}"))
+    let bad = |message: String| ApiError::BadJson {
+        field: "body".into(),
+        message: format!("body is not valid JSON of the expected shape: {message}"),
+    };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de);
+    if value.is_ok() {
+        de.end().map_err(|e| bad(e.to_string()))?;
+    }
+    value.map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::BadJson {
+            field: if path == "." {
+                "body".to_string()
+            } else {
+                path
+            },
+            message: format!(
+                "body is not valid JSON of the expected shape: {}",
+                e.inner()
+            ),
+        }
     })
+}
+
+/// A query string as name → value, refusing names not in `known` (a typo
+/// such as `lmit` must not be silently ignored).
+fn query_map(
+    req: &HttpRequest,
+    known: &[&str],
+) -> Result<std::collections::BTreeMap<String, String>, ApiError> {
+    let map =
+        web::Query::<std::collections::BTreeMap<String, String>>::from_query(req.query_string())
+            .map_err(|e| ApiError::BadJson {
+                field: "query".into(),
+                message: format!("the query string cannot be read: {e}"),
+            })?
+            .into_inner();
+    if let Some(unknown) = map.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(ApiError::BadJson {
+            field: unknown.clone(),
+            message: format!(
+                "unknown query parameter `{}`; known: {}",
+                crate::domain::labels::truncate_text(unknown, 40),
+                known.join(", ")
+            ),
+        });
+    }
+    Ok(map)
 }
 
 /// Converts and commits `raw` alerts in [`INGEST_CHUNK`]s. All are converted
@@ -220,9 +274,10 @@ pub async fn post_alerts(
         Some(b'[') => parse_json(text.as_bytes())?,
         Some(b'{') => vec![whole],
         _ => {
-            return Err(ApiError::BadJson(
-                "body must be an alert object or an array of them".into(),
-            ));
+            return Err(ApiError::BadJson {
+                field: "body".into(),
+                message: "body must be an alert object or an array of them".into(),
+            });
         }
     };
     let single = raw.len() == 1 && text.starts_with('{');
@@ -253,27 +308,32 @@ pub async fn post_grafana(
     commit(&**store, &raw, alertmanager::convert).await
 }
 
-#[derive(Deserialize)]
-pub struct ListQuery {
-    state: Option<String>,
-    limit: Option<u32>,
-}
-
-/// `GET /api/v1/alerts?state=firing&limit=100`: newest first.
+/// `GET /api/v1/alerts?state=firing&limit=100`: newest first. `state` is
+/// the state alerts show: `firing`, `acknowledged`, `silenced`, `resolved`.
 pub async fn list_alerts(
     _: Authenticated,
-    query: web::Query<ListQuery>,
+    req: HttpRequest,
     store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(state) = &query.state {
-        if !["firing", "acknowledged", "resolved"].contains(&state.as_str()) {
-            return Err(DomainError::new("state", "use firing, acknowledged or resolved").into());
+    let query = query_map(&req, &["state", "limit"])?;
+    let state = query.get("state").map(String::as_str);
+    if let Some(state) = state {
+        if !["firing", "acknowledged", "silenced", "resolved"].contains(&state) {
+            return Err(DomainError::new(
+                "state",
+                "use firing, acknowledged, silenced or resolved",
+            )
+            .into());
         }
     }
-    let limit = query.limit.unwrap_or(100).clamp(1, MAX_LIST);
-    let alerts = store
-        .list(query.state.as_deref(), limit, Utc::now())
-        .await?;
+    let limit = match query.get("limit") {
+        None => 100,
+        Some(l) => l.parse::<u32>().map_err(|_| {
+            DomainError::new("limit", format!("must be a number from 1 to {MAX_LIST}"))
+        })?,
+    }
+    .clamp(1, MAX_LIST);
+    let alerts = store.list(state, limit, Utc::now()).await?;
     Ok(HttpResponse::Ok().json(json!({"alerts": alerts})))
 }
 
@@ -341,12 +401,7 @@ pub async fn alert_action(
         "resolve" => StateAction::Resolve,
         _ => return Err(ApiError::NotFound(format!("{id}/{verb}"))),
     };
-    let body: ActionBody = if body.0.is_empty() {
-        ActionBody::default()
-    } else {
-        parse_json(&body.0)?
-    };
-    let name = actor_name(body.by)?;
+    let name = actor_name(action_body(&body.0)?.by)?;
     let actor = Actor { name, via: "api" };
     match store.apply(&id, action, &actor, None, Utc::now()).await? {
         ActionOutcome::Changed(alert) => {
@@ -355,7 +410,7 @@ pub async fn alert_action(
         ActionOutcome::Unchanged(alert) => {
             Ok(HttpResponse::Ok().json(json!({"changed": false, "alert": alert})))
         }
-        ActionOutcome::Refused(why) => Err(ApiError::Conflict(why)),
+        ActionOutcome::Refused(why) => Err(ApiError::Conflict(why.to_string())),
         ActionOutcome::NotFound => Err(ApiError::NotFound(id)),
     }
 }
@@ -370,7 +425,8 @@ fn actor_name(by: Option<String>) -> Result<String, ApiError> {
     }
 }
 
-/// `POST /api/v1/silences` body.
+/// `POST /api/v1/silences` body. Who creates it is `by`, as on every
+/// endpoint where a person acts (`created_by` is accepted too).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SilenceBody {
@@ -379,7 +435,8 @@ struct SilenceBody {
     ends_at: Option<String>,
     /// Instead of `ends_at`: how long from `starts_at`, e.g. `"2h"`.
     duration: Option<String>,
-    created_by: Option<String>,
+    #[serde(alias = "created_by")]
+    by: Option<String>,
     #[serde(default)]
     comment: String,
 }
@@ -407,7 +464,7 @@ pub async fn post_silence(
         }
         (None, None) => return Err(DomainError::new("ends_at", "give ends_at or duration").into()),
     };
-    let created_by = actor_name(body.created_by)?;
+    let created_by = actor_name(body.by)?;
     let silence = NewSilence::new(
         matchers,
         starts_at,
@@ -420,19 +477,19 @@ pub async fn post_silence(
     Ok(HttpResponse::Created().json(json!({"silence": record})))
 }
 
-#[derive(Deserialize)]
-pub struct SilenceQuery {
-    #[serde(default)]
-    all: bool,
-}
-
 /// `GET /api/v1/silences[?all=true]`: pending and active ones, or all.
 pub async fn list_silences(
     _: Authenticated,
-    query: web::Query<SilenceQuery>,
+    req: HttpRequest,
     store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let silences = store.list_silences(query.all, Utc::now()).await?;
+    let query = query_map(&req, &["all"])?;
+    let all = match query.get("all").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(DomainError::new("all", "must be true or false").into()),
+    };
+    let silences = store.list_silences(all, Utc::now()).await?;
     Ok(HttpResponse::Ok().json(json!({"silences": silences})))
 }
 
@@ -445,7 +502,12 @@ pub async fn delete_silence(
     let record = store
         .expire_silence(&id, Utc::now())
         .await?
-        .ok_or_else(|| ApiError::NotFound(id.clone()))?;
+        .ok_or_else(|| {
+            ApiError::Missing(format!(
+                "no silence with id `{}`",
+                crate::domain::labels::truncate_text(&id, 40)
+            ))
+        })?;
     Ok(HttpResponse::Ok().json(json!({"silence": record})))
 }
 
@@ -494,6 +556,71 @@ pub async fn silence_alert(
         .await?
         .ok_or_else(|| ApiError::NotFound(id.clone()))?;
     Ok(HttpResponse::Created().json(json!({"silence": created, "alert": alert})))
+}
+
+/// `POST /api/v1/alerts/{id}/deliveries/{delivery}/retry`: puts a `failed`
+/// or `dead` delivery back in the outbox (after fixing what made the
+/// platform refuse it), audited. Optional body `{"by": "Li Lei"}`.
+pub async fn retry_delivery(
+    _: Authenticated,
+    path: web::Path<(String, String)>,
+    body: RawBody,
+    store: web::Data<dyn Store>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, delivery) = path.into_inner();
+    let delivery: i64 = delivery.parse().map_err(|_| {
+        DomainError::new(
+            "delivery",
+            "must be a delivery id, as GET /api/v1/alerts/{id} lists them",
+        )
+    })?;
+    let actor = Actor {
+        name: actor_name(action_body(&body.0)?.by)?,
+        via: "api",
+    };
+    match store
+        .retry_delivery(&id, delivery, &actor, Utc::now())
+        .await?
+    {
+        RetryOutcome::Requeued => {
+            Ok(HttpResponse::Ok().json(json!({"retried": true, "delivery": delivery})))
+        }
+        RetryOutcome::NotFound => Err(ApiError::Missing(format!(
+            "alert `{}` has no delivery {delivery}",
+            crate::domain::labels::truncate_text(&id, 40)
+        ))),
+        RetryOutcome::NotFailed(status) => Err(ApiError::Conflict(format!(
+            "delivery {delivery} is {status}; only failed or dead deliveries are retried"
+        ))),
+        RetryOutcome::Superseded => Err(ApiError::Conflict(format!(
+            "a later message about this alert went out on that channel; delivery {delivery} would now arrive out of order"
+        ))),
+    }
+}
+
+/// `POST /api/v1/channels/{name}/retry`: every `failed` or `dead` delivery
+/// of a channel back in the outbox (after fixing its secret), audited.
+pub async fn retry_channel(
+    _: Authenticated,
+    name: web::Path<String>,
+    body: RawBody,
+    store: web::Data<dyn Store>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = Actor {
+        name: actor_name(action_body(&body.0)?.by)?,
+        via: "api",
+    };
+    let n = store.retry_channel(&name, &actor, Utc::now()).await?;
+    Ok(HttpResponse::Ok().json(json!({"retried": n, "channel": name.as_str()})))
+}
+
+/// The optional `{"by": …}` body of the endpoints where a person acts.
+fn action_body(body: &[u8]) -> Result<ActionBody, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(ActionBody::default())
+    } else {
+        parse_json(body)
+    }
 }
 
 /// Registers the `/api/v1` routes. The ingestion endpoints take bodies up
@@ -546,6 +673,16 @@ pub fn routes(ingest_limit: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                 .service(
                     web::resource("/alerts/{id}/{action:ack|unack|resolve}")
                         .post(alert_action)
+                        .default_service(json_405()),
+                )
+                .service(
+                    web::resource("/alerts/{id}/deliveries/{delivery}/retry")
+                        .post(retry_delivery)
+                        .default_service(json_405()),
+                )
+                .service(
+                    web::resource("/channels/{name}/retry")
+                        .post(retry_channel)
                         .default_service(json_405()),
                 )
                 .service(

@@ -268,7 +268,8 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError>;
     async fn get(&self, id: &str) -> Result<Option<AlertRecord>, StoreError>;
-    /// Newest first; `state` filters by the stored state.
+    /// Newest first; `state` filters by the state alerts show (`silenced`
+    /// included), not only the stored one.
     async fn list(
         &self,
         state: Option<&str>,

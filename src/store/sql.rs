@@ -709,29 +709,55 @@ where
         limit: u32,
         now: DateTime<Utc>,
     ) -> Result<Vec<AlertRecord>, StoreError> {
-        let rows: Vec<AlertRow> = match state {
-            Some(state) => {
-                let sql = DB::sql("WHERE state = ? ORDER BY last_seen DESC LIMIT ?");
-                sqlx::query_as(&format!("SELECT {ALERT_COLUMNS} FROM alerts {sql}"))
-                    .bind(state.to_string())
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.reader)
-                    .await?
-            }
-            None => {
-                let sql = DB::sql("ORDER BY last_seen DESC LIMIT ?");
-                sqlx::query_as(&format!("SELECT {ALERT_COLUMNS} FROM alerts {sql}"))
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.reader)
-                    .await?
-            }
+        // The stored states an alert shown in `state` can have: a silence
+        // shows a firing or acknowledged alert as `silenced`.
+        let stored: &[&str] = match state {
+            None => &[],
+            Some("silenced") => &["firing", "acknowledged"],
+            Some("firing") => &["firing"],
+            Some("acknowledged") => &["acknowledged"],
+            Some("resolved") => &["resolved"],
+            Some(_) => return Ok(Vec::new()),
         };
-        let mut records = rows
-            .iter()
-            .map(|r| r.record(now))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.overlay(&mut records, now).await?;
-        Ok(records)
+        let filter = if stored.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE state IN {} ", tuples(1, stored.len()))
+        };
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts {filter}ORDER BY last_seen DESC, id LIMIT ? OFFSET ?"
+        );
+        let sql = DB::sql(&sql);
+        let page = i64::from(limit.max(100));
+        let mut out = Vec::new();
+        let mut offset = 0i64;
+        loop {
+            let mut query = sqlx::query_as::<DB, AlertRow>(&sql);
+            for s in stored {
+                query = query.bind(s.to_string());
+            }
+            let rows = query
+                .bind(page)
+                .bind(offset)
+                .fetch_all(&self.reader)
+                .await?;
+            let exhausted = (rows.len() as i64) < page;
+            let mut records = rows
+                .iter()
+                .map(|r| r.record(now))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.overlay(&mut records, now).await?;
+            out.extend(
+                records
+                    .into_iter()
+                    .filter(|r| state.is_none_or(|s| r.state == s)),
+            );
+            if out.len() >= limit as usize || exhausted {
+                out.truncate(limit as usize);
+                return Ok(out);
+            }
+            offset += page;
+        }
     }
 
     async fn apply(

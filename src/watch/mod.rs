@@ -1,0 +1,7 @@
+//! ackbot's own clocks: work that runs on a timer rather than because
+//! someone called. Each runs as a supervised background task
+//! ([`crate::tasks`]), and is safe to run on every replica at once.
+//!
+//! - [`retention`]: prunes what is older than `[storage] retention`.
+
+pub mod retention;
