@@ -14,9 +14,10 @@
 //!   read once at start-up ([`Faults::from_env`]); `name=action*N` fires on
 //!   the first N hits only.
 //!
-//! The points: `store.plan` (planning a group-commit batch), `link.commit`
-//! (a link press, after the link is marked used and the action applied,
-//! before the commit).
+//! The points: `store.plan` (planning a group-commit batch, inside the
+//! writer's guard), `store.writer` (the writer's loop itself, outside it),
+//! `link.commit` (a link press, after the link is marked used and the action
+//! applied, before the commit).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

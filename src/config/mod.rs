@@ -102,7 +102,7 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// The same for the ingestion endpoints (`/api/v1/alerts`,
     /// `/alertmanager`, `/grafana`), which take whole alert groups: an
-    /// Alertmanager group of 10 000 alerts is about 6 MB.
+    /// Alertmanager group of 10 000 alerts is about 4 MB.
     pub max_ingest_body_bytes: usize,
     /// HTTP worker threads; default: one per CPU core.
     pub workers: Option<usize>,

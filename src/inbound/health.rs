@@ -73,6 +73,25 @@ pub async fn track(
     Ok(res)
 }
 
+/// Why the process cannot take traffic, before asking storage: it is
+/// stopping, or a background task it needs has stopped.
+fn not_ready(life: &Lifecycle) -> Option<HttpResponse> {
+    if life.draining() {
+        return Some(HttpResponse::ServiceUnavailable().json(json!({
+            "error": "stopping",
+            "message": "ackbot is shutting down",
+        })));
+    }
+    let stopped = life.tasks.stopped();
+    if !stopped.is_empty() {
+        return Some(HttpResponse::ServiceUnavailable().json(json!({
+            "error": "not_ready",
+            "message": format!("background task stopped: {}", stopped.join(", ")),
+        })));
+    }
+    None
+}
+
 /// The process is up and serving.
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
@@ -84,18 +103,8 @@ pub async fn readyz(
     store: web::Data<dyn crate::store::Store>,
     life: web::Data<Lifecycle>,
 ) -> HttpResponse {
-    if life.draining() {
-        return HttpResponse::ServiceUnavailable().json(json!({
-            "error": "stopping",
-            "message": "ackbot is shutting down",
-        }));
-    }
-    let stopped = life.tasks.stopped();
-    if !stopped.is_empty() {
-        return HttpResponse::ServiceUnavailable().json(json!({
-            "error": "not_ready",
-            "message": format!("background task stopped: {}", stopped.join(", ")),
-        }));
+    if let Some(refusal) = not_ready(&life) {
+        return refusal;
     }
     match store.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "storage": "ok"})),
@@ -130,4 +139,28 @@ pub async fn method_not_allowed(req: actix_web::HttpRequest) -> HttpResponse {
         "error": "method_not_allowed",
         "message": format!("{} is not allowed on {}", req.method(), req.path()),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn readiness_names_a_stopped_task_and_says_when_stopping() {
+        let tasks = Tasks::new();
+        let life = Lifecycle::new(tasks.clone());
+        assert!(not_ready(&life).is_none());
+        tasks.spawn("storage writer", async { panic!("bug") });
+        let name = tokio::time::timeout(std::time::Duration::from_secs(5), tasks.first_stopped())
+            .await
+            .unwrap();
+        assert_eq!(name, "storage writer");
+        let res = not_ready(&life).expect("not ready");
+        assert_eq!(res.status(), 503);
+        let body = actix_web::body::to_bytes(res.into_body()).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("background task stopped: storage writer"));
+        let draining = Lifecycle::new(Tasks::new());
+        draining.drain();
+        assert_eq!(not_ready(&draining).unwrap().status(), 503);
+    }
 }

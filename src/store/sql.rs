@@ -110,7 +110,12 @@ where
             let (pool, eng, faults) = (pool.clone(), eng.load_full(), faults.clone());
             Box::pin(async move { Self::commit(&pool, &eng, &faults, batch).await })
         });
-        let queue = writer::spawn(commit, wake.clone(), &background.tasks);
+        let queue = writer::spawn(
+            commit,
+            wake.clone(),
+            &background.tasks,
+            background.faults.clone(),
+        );
         Self {
             writer,
             reader,

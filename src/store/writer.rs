@@ -72,10 +72,17 @@ pub(super) type Commit = Arc<
         + Sync,
 >;
 
-pub(super) fn spawn(commit: Commit, wake: Arc<Notify>, tasks: &Tasks) -> Queue {
+pub(super) fn spawn(
+    commit: Commit,
+    wake: Arc<Notify>,
+    tasks: &Tasks,
+    faults: Arc<crate::faults::Faults>,
+) -> Queue {
     let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
     tasks.spawn("storage writer", async move {
         while let Some(first) = rx.recv().await {
+            // A test's way to kill the writer itself (outside the batch guard).
+            let _ = faults.hit("store.writer");
             let mut size = first.alerts.len();
             let mut jobs = vec![first];
             while size < MAX_BATCH {

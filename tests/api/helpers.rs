@@ -86,6 +86,10 @@ pub struct TestApp {
     pub recorder: Arc<Recorder>,
     pub dir: tempfile::TempDir,
     pub server: actix_web::dev::ServerHandle,
+    /// The fault points of this server (see `ackbot::faults`).
+    pub faults: Arc<ackbot::faults::Faults>,
+    /// `run_until_stopped`: ends with an error when a background task died.
+    pub run: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl TestApp {
@@ -93,8 +97,8 @@ impl TestApp {
     /// (config, certificate, database) for a restart with [`spawn_app_in`].
     pub async fn stop(self) -> tempfile::TempDir {
         self.server.stop(false).await;
-        // Let the aborted delivery task unwind before the store is reused.
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        // The rest of the stop: the delivery worker ends, leases are handed back.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), self.run).await;
         self.dir
     }
 }
@@ -184,6 +188,24 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
 /// Spawns a server in `dir`: a new one, or the one a stopped app used (same
 /// database, same certificate).
 pub async fn spawn_app_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let options = AppOptions::default();
+    spawn_app_with_options(dir, tweak, options).await
+}
+
+/// What a test can set besides the config.
+#[derive(Default)]
+pub struct AppOptions {
+    pub faults: Arc<ackbot::faults::Faults>,
+    /// The file `/-/reload` reads.
+    pub config_path: Option<std::path::PathBuf>,
+}
+
+/// [`spawn_app_in`] with fault points armed or a config file to reload.
+pub async fn spawn_app_with_options(
+    dir: tempfile::TempDir,
+    tweak: impl FnOnce(&mut Config),
+    options: AppOptions,
+) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         ackbot::telemetry::init("debug");
     }
@@ -192,23 +214,44 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config
     tweak(&mut config);
     let recorder = Arc::new(Recorder::default());
     let wrap = recorder.clone();
-    let app = Application::build_with_handler(config, move |acting| {
-        let _ = wrap.inner.set(acting);
-        wrap
-    })
+    let faults = options.faults.clone();
+    let app = Application::build_with(
+        config,
+        ackbot::startup::Options {
+            decorate: Box::new(move |acting| {
+                let _ = wrap.inner.set(acting);
+                wrap
+            }),
+            faults: faults.clone(),
+            config_path: options.config_path,
+        },
+    )
     .await
     .unwrap();
     let address = format!("{}://127.0.0.1:{}", app.scheme(), app.port());
     let client = client_trusting(&dir.path().join("certs/server.crt"));
     let server = app.handle();
-    tokio::spawn(app.run_until_stopped());
+    let run = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client,
         recorder,
         dir,
         server,
+        faults,
+        run,
     }
+}
+
+/// A second server on the same storage as `first` (another replica): its
+/// own directory for its certificate, `first`'s database.
+pub async fn spawn_replica(first: &TestApp, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let url = storage_url(first.dir.path()).await;
+    spawn_app_with(move |config| {
+        tweak(config);
+        config.storage.url = ackbot::config::Secret::new(url);
+    })
+    .await
 }
 
 /// A client that trusts exactly the given certificate (and no public roots).
