@@ -359,6 +359,11 @@ impl Delivery {
         } else {
             channel.send(&message, &key).await
         };
+        if let Some(interval) = setup.intervals.get(channel.name()) {
+            if let Err(e) = self.store.hold_budget(channel.name(), *interval).await {
+                tracing::warn!(channel = channel.name(), error = %e, "delivery: cannot record the send in the rate budget");
+            }
+        }
         let attempts = planned.rows.iter().map(|r| r.attempts).max().unwrap_or(1);
         let outcome = match result {
             Ok(sent) => {

@@ -342,6 +342,15 @@ pub trait Store: Send + Sync + 'static {
         channel: &str,
         interval: std::time::Duration,
     ) -> Result<Option<std::time::Duration>, StoreError>;
+    /// A send on `channel` just ended: the next may go `interval` from now
+    /// at the earliest. Counting from the end of a send (not only from the
+    /// grant) keeps sends `interval` apart where the platform counts them,
+    /// however long a message took to build.
+    async fn hold_budget(
+        &self,
+        channel: &str,
+        interval: std::time::Duration,
+    ) -> Result<(), StoreError>;
     /// The alerts with these ids, in this order (unknown ids are left out).
     async fn get_many(&self, ids: &[String]) -> Result<Vec<AlertRecord>, StoreError>;
     /// Puts a `failed` or `dead` delivery of an alert back in the outbox, due

@@ -1156,6 +1156,24 @@ where
         })
     }
 
+    async fn hold_budget(
+        &self,
+        channel: &str,
+        interval: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+        let now = DB::NOW_MS;
+        sqlx::query(&DB::sql(&format!(
+            "UPDATE rate_budgets SET next_at = {now} + ? WHERE channel = ? AND next_at < {now} + ?"
+        )))
+        .bind(interval_ms)
+        .bind(channel.to_string())
+        .bind(interval_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
     async fn get_many(&self, ids: &[String]) -> Result<Vec<AlertRecord>, StoreError> {
         let now = Utc::now();
         let mut by_id = std::collections::HashMap::with_capacity(ids.len());

@@ -17,4 +17,5 @@ mod process;
 mod server;
 mod silences;
 mod store;
+mod storm;
 mod wecom;

@@ -10,7 +10,6 @@ use crate::helpers::{API_TOKEN, client_trusting, storage_url};
 
 pub struct Ackbot {
     child: Child,
-    pub dir: PathBuf,
     pub port: u16,
     pub client: reqwest::Client,
     log: PathBuf,
@@ -71,7 +70,6 @@ impl Ackbot {
         let client = client_trusting(&dir.join("certs/server.crt"));
         Self {
             child,
-            dir: dir.to_path_buf(),
             port,
             client,
             log,
