@@ -312,3 +312,84 @@ async fn listing_filters_by_state_and_readyz_checks_storage() {
     assert_eq!(ready.status(), 200);
     assert_eq!(ready.json::<Value>().await.unwrap()["storage"], "ok");
 }
+
+#[tokio::test]
+async fn state_silenced_lists_what_shows_silenced_and_firing_leaves_it_out() {
+    let app = spawn_app().await;
+    let quiet = app
+        .post_alert(&json!({"title": "quiet", "labels": {"team": "db"}}))
+        .await;
+    let loud = app.post_alert(&json!({"title": "loud"})).await;
+    let res = app
+        .api(Method::POST, "/api/v1/silences")
+        .json(&json!({"matchers": ["team=\"db\""], "duration": "1h"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let ids = |v: Value| -> Vec<String> {
+        v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        ids(app.get_json("/api/v1/alerts?state=silenced").await),
+        [quiet]
+    );
+    assert_eq!(
+        ids(app.get_json("/api/v1/alerts?state=firing").await),
+        [loud]
+    );
+}
+
+#[tokio::test]
+async fn every_400_is_json_naming_the_field_and_wrong_methods_are_405() {
+    let app = spawn_app().await;
+    for (query, field) in [
+        ("limit=abc", "limit"),
+        ("limit=-1", "limit"),
+        ("state=silencd", "state"),
+        ("lmit=5", "lmit"),
+    ] {
+        let res = app
+            .api(Method::GET, &format!("/api/v1/alerts?{query}"))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_error(res, 400, "invalid").await;
+        assert_eq!(body["field"], field, "{query}: {body}");
+    }
+    let res = app
+        .api(Method::POST, "/api/v1/alerts")
+        .body(r#"{"title": "x", "serverity": "critical"}"#)
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(res, 400, "invalid").await;
+    assert!(
+        body["message"].as_str().unwrap().contains("serverity"),
+        "{body}"
+    );
+    let res = app
+        .api(Method::POST, "/api/v1/silences")
+        .body(r#"{"matchers": [5], "duration": "1h"}"#)
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(res, 400, "invalid").await;
+    assert_eq!(body["field"], "matchers[0]", "{body}");
+    for (method, path) in [
+        (Method::GET, "/api/v1/alertmanager"),
+        (Method::DELETE, "/api/v1/alerts"),
+        (Method::GET, "/api/v1/silences/abc"),
+        (Method::GET, "/api/v1/alerts/abc/ack"),
+        (Method::PUT, "/api/v1/alerts/abc"),
+        (Method::GET, "/-/reload"),
+    ] {
+        let res = app.api(method.clone(), path).send().await.unwrap();
+        assert_error(res, 405, "method_not_allowed").await;
+    }
+}

@@ -151,3 +151,49 @@ async fn send_delivers_one_test_alert_and_prints_the_platform_answer() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn send_needs_only_what_its_channel_uses() {
+    let mock = crate::mockbot::MockBot::webhook(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ackbot.toml");
+    // Variables only `serve` uses are not set: `send` must not need them.
+    let toml = format!(
+        "[api]\ntokens = [\"${{ACKBOT_SURELY_UNSET_TOKEN}}\"]\n\n[storage]\nurl = \"${{ACKBOT_SURELY_UNSET_DB}}\"\n\n\
+         [dingtalk]\napp_secret = \"${{ACKBOT_SURELY_UNSET_SECRET}}\"\n\n\
+         [[channels]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\n\n\
+         [[channels]]\nname = \"other\"\ntype = \"webhook\"\nurl = \"${{ACKBOT_SURELY_UNSET_URL}}\"\n",
+        mock.url()
+    );
+    std::fs::write(&path, toml).unwrap();
+    let path1 = path.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_ackbot"))
+            .args(["send", "--channel", "hook", "--config"])
+            .arg(&path1)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(mock.received().len(), 1);
+    let path2 = dir.path().join("ackbot.toml");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_ackbot"))
+            .args(["send", "--channel", "nope", "--config"])
+            .arg(&path2)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("configured: hook, other"), "{err}");
+}

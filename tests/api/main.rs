@@ -1,6 +1,7 @@
 //! Black-box tests: a real ackbot on a random port, over TLS, spoken to with
 //! HTTP. One test binary (faster to link); one module per surface.
 
+mod alertmanager;
 mod alerts;
 mod chatops;
 mod cli;

@@ -177,6 +177,23 @@ async fn bad_silences_are_refused_with_the_field() {
             json!({"matchers": ["a=\"b\""], "ends_at": "2020-01-01T00:00:00Z"}),
             "ends_at",
         ),
+        // Would silence every alert (a label that is absent matches "").
+        (
+            json!({"matchers": ["team=~\".*\""], "duration": "1h"}),
+            "matchers",
+        ),
+        (
+            json!({"matchers": ["env!=\"dev\""], "duration": "1h"}),
+            "matchers",
+        ),
+        (
+            json!({"matchers": "team=\"db\"", "duration": "1h"}),
+            "matchers",
+        ),
+        (
+            json!({"matchers": ["a=\"b\""], "duration": "1h", "by": ""}),
+            "by",
+        ),
     ] {
         let res = assert_error(post_silence(&app, body.clone()).await, 400, "invalid").await;
         assert_eq!(res["field"], field, "{body}: {res}");
@@ -203,4 +220,44 @@ async fn bad_silences_are_refused_with_the_field() {
             .len(),
         0
     );
+}
+
+#[tokio::test]
+async fn silences_name_who_acts_by_like_every_other_endpoint_and_a_missing_one_is_no_silence() {
+    let app = spawn_app().await;
+    let res = post_silence(
+        &app,
+        json!({"matchers": ["team=\"db\""], "duration": "1h", "by": "Han Meimei"}),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["silence"]["created_by"], "Han Meimei");
+    // The older name still works.
+    let res = post_silence(
+        &app,
+        json!({"matchers": ["team=\"db\""], "duration": "1h", "created_by": "Li Lei"}),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let res = app
+        .api(Method::DELETE, "/api/v1/silences/nope")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(res, 404, "not_found").await;
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("no silence with id"),
+        "{body}"
+    );
+    let res = app
+        .api(Method::GET, "/api/v1/silences?all=maybe")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(res, 400, "invalid").await;
+    assert_eq!(body["field"], "all");
 }

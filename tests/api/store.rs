@@ -408,3 +408,78 @@ async fn an_acknowledgement_holds_until_its_ttl_then_the_alert_pages_again() {
         &("ack expired".to_string(), "ackbot".to_string())
     );
 }
+
+#[tokio::test]
+async fn retention_prunes_old_resolved_alerts_with_their_rows_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::helpers::storage_url(dir.path()).await;
+    let s = ackbot::store::open(&url, routed_engine()).await.unwrap();
+    let now = Utc::now();
+    let old = now - Duration::days(40);
+    let lease = Duration::minutes(5);
+    // Resolved long ago and delivered: pruned with its events and outbox rows.
+    let gone = alert(json!({"title": "old and done", "fingerprint": "gone"}));
+    let gone_id = s.ingest(vec![gone.clone()], old).await.unwrap()[0].clone();
+    let mut resolved = gone.clone();
+    resolved.status = ackbot::domain::AlertStatus::Resolved;
+    s.ingest(vec![resolved], old + Duration::minutes(1))
+        .await
+        .unwrap();
+    let claimed = s.claim_due("w", 100, lease, now).await.unwrap();
+    let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
+    s.finish(&ids, &Outcome::Sent { message_id: None }, now)
+        .await
+        .unwrap();
+    let claimed = s.claim_due("w", 100, lease, now).await.unwrap();
+    let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
+    s.finish(&ids, &Outcome::Sent { message_id: None }, now)
+        .await
+        .unwrap();
+    // Resolved long ago but a delivery still pending: kept until it is sent.
+    let waiting = alert(json!({"title": "old, still telling", "fingerprint": "waiting"}));
+    let waiting_id = s.ingest(vec![waiting.clone()], old).await.unwrap()[0].clone();
+    let mut w = waiting.clone();
+    w.status = ackbot::domain::AlertStatus::Resolved;
+    s.ingest(vec![w], old).await.unwrap();
+    // Resolved recently, and firing: kept.
+    let recent = alert(json!({"title": "recent", "fingerprint": "recent", "status": "resolved"}));
+    let recent_id = s.ingest(vec![recent], now).await.unwrap()[0].clone();
+    let firing_id = s
+        .ingest(
+            vec![alert(json!({"title": "firing", "fingerprint": "firing"}))],
+            old,
+        )
+        .await
+        .unwrap()[0]
+        .clone();
+
+    ackbot::watch::retention::pass(s.as_ref(), std::time::Duration::from_secs(30 * 24 * 3600))
+        .await;
+    assert!(s.get(&gone_id).await.unwrap().is_none());
+    assert!(s.events(&gone_id).await.unwrap().is_empty());
+    assert!(s.notifications(&gone_id).await.unwrap().is_empty());
+    for id in [&waiting_id, &recent_id, &firing_id] {
+        assert!(s.get(id).await.unwrap().is_some(), "{id} kept");
+    }
+    assert!(!s.events(&waiting_id).await.unwrap().is_empty());
+    // The same fingerprint firing again is a new record.
+    let again = s.ingest(vec![gone], now).await.unwrap()[0].clone();
+    assert_ne!(again, gone_id);
+}
+
+#[tokio::test]
+async fn retention_deletes_in_bounded_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir).await;
+    let old = Utc::now() - Duration::days(40);
+    let alerts: Vec<NewAlert> = (0..1200)
+        .map(|i| alert(json!({"title": format!("a{i}"), "status": "resolved"})))
+        .collect();
+    s.ingest(alerts, old).await.unwrap();
+    let before = Utc::now() - Duration::days(30);
+    let first = s.prune(before, 500).await.unwrap();
+    assert_eq!(first.alerts, 500);
+    ackbot::watch::retention::pass(s.as_ref(), std::time::Duration::from_secs(30 * 24 * 3600))
+        .await;
+    assert!(s.list(None, 10, Utc::now()).await.unwrap().is_empty());
+}
