@@ -503,8 +503,15 @@ impl Delivery {
         let items: Vec<Item> = records
             .into_iter()
             .map(|alert| {
+                // A firing, resolved or repeat message shows the state it
+                // announces; a burst's summary and a follow-up show the
+                // alert as it is now (the burst folded its later changes).
+                let announces = matches!(
+                    kind,
+                    NoticeKind::Firing | NoticeKind::Resolved | NoticeKind::Repeat
+                );
                 let alert = match decided.get(alert.id.as_str()) {
-                    Some(Some(state)) if kind != NoticeKind::Update => as_decided(alert, state),
+                    Some(Some(state)) if announces => as_decided(alert, state),
                     _ => alert,
                 };
                 let links = setup.links.as_ref().map(|l| l.links(&alert.id, now));
