@@ -8,7 +8,8 @@
 #   RATE=1000 DURATION=20 bench/deliver.sh
 #
 # Environment: PORT (18470), RECEIVER (127.0.0.1:18471), RATE (500),
-# DURATION (10), COUNT (10000). Client, receiver and server share the cores.
+# DURATION (10), COUNT (10000), BIN (another ackbot build to measure, e.g. an
+# older one; default target/release/ackbot). Client, receiver and server share the cores.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -51,7 +52,7 @@ name = "bench"
 type = "webhook"
 url = "http://$RECEIVER/hook"
 TOML
-    RUST_LOG=warn ./target/release/ackbot serve --config "$tmp/ackbot.toml" >>"$tmp/server.log" 2>&1 &
+    RUST_LOG=warn "${BIN:-./target/release/ackbot}" serve --config "$tmp/ackbot.toml" >>"$tmp/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 1 100); do
         if [[ -f "$tmp/certs/server.crt" ]] &&

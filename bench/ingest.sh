@@ -19,7 +19,7 @@
 # (a role that may CREATE DATABASE; each server start gets a fresh database,
 # dropped afterwards). `.ci/postgres.sh` prints such a URL.
 #
-# Environment: PG_URL, PORT (18454), CONNS, WORKERS_LIST ("default" = one per core, or
+# Environment: BIN (another ackbot build; default target/release/ackbot), PG_URL, PORT (18454), CONNS, WORKERS_LIST ("default" = one per core, or
 # numbers), WARMUP, DURATION, FILL, CLIENT_THREADS (2), PHASES ("unique,refold";
 # add "nostore" for the diagnostic phase without the store, see bench/README.md). Client and server share
 # the machine's cores; run it on an otherwise idle machine.
@@ -102,7 +102,7 @@ start_server() {
         echo '[api]'
         echo "tokens = [\"$TOKEN\"]"
     } >"$tmp/ackbot.toml"
-    RUST_LOG=warn ./target/release/ackbot serve --config "$tmp/ackbot.toml" >>"$tmp/server.log" 2>&1 &
+    RUST_LOG=warn "${BIN:-./target/release/ackbot}" serve --config "$tmp/ackbot.toml" >>"$tmp/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 1 100); do
         if ! kill -0 "$server_pid" 2>/dev/null; then

@@ -166,16 +166,17 @@ async fn send_needs_only_what_its_channel_uses() {
         mock.url()
     );
     std::fs::write(&path, toml).unwrap();
-    let path1 = path.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_ackbot"))
-            .args(["send", "--channel", "hook", "--config"])
-            .arg(&path1)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let send = |channel: &'static str| {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_ackbot"))
+                .args(["send", "--channel", channel, "--config"])
+                .arg(&path)
+                .output()
+                .unwrap()
+        })
+    };
+    let out = send("hook").await.unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -183,16 +184,7 @@ async fn send_needs_only_what_its_channel_uses() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(mock.received().len(), 1);
-    let path2 = dir.path().join("ackbot.toml");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_ackbot"))
-            .args(["send", "--channel", "nope", "--config"])
-            .arg(&path2)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = send("nope").await.unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("configured: hook, other"), "{err}");

@@ -127,52 +127,21 @@ async fn a_crash_between_marking_a_link_used_and_acting_leaves_both_undone() {
     )
     .await;
     let token = link_token(&id, "ack");
-    let press = crashing
-        .client
-        .post(crashing.url(&format!("/a/{token}")))
-        .form(&[("name", "Li Lei")])
-        .send()
-        .await;
+    let press = crashing.press(&token, "Li Lei").await;
     assert!(press.is_err(), "no answer from a process that died");
     crashing.wait(Duration::from_secs(10)).await;
 
     // After the restart: the alert is still firing and the link still works.
     let ackbot = Ackbot::start(dir.path(), &config, &[]).await;
-    let alert: Value = ackbot
-        .api(reqwest::Method::GET, &format!("/api/v1/alerts/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let alert = ackbot.get_json(&format!("/api/v1/alerts/{id}")).await;
     assert_eq!(alert["state"], "firing", "{alert}");
-    let res = ackbot
-        .client
-        .post(ackbot.url(&format!("/a/{token}")))
-        .form(&[("name", "Li Lei")])
-        .send()
-        .await
-        .unwrap();
+    let res = ackbot.press(&token, "Li Lei").await.unwrap();
     assert_eq!(res.status(), 200);
-    let alert: Value = ackbot
-        .api(reqwest::Method::GET, &format!("/api/v1/alerts/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let alert = ackbot.get_json(&format!("/api/v1/alerts/{id}")).await;
     assert_eq!(alert["state"], "acknowledged");
     assert_eq!(alert["acked_by"], "Li Lei");
     // And now it is spent.
-    let again = ackbot
-        .client
-        .post(ackbot.url(&format!("/a/{token}")))
-        .form(&[("name", "Li Lei")])
-        .send()
-        .await
-        .unwrap();
+    let again = ackbot.press(&token, "Li Lei").await.unwrap();
     assert_eq!(again.status(), 410);
 }
 
@@ -203,15 +172,8 @@ async fn sigterm_with_an_idle_keep_alive_client_is_gone_in_under_two_seconds() {
 
 #[tokio::test]
 async fn sigterm_lets_a_slow_send_finish_then_a_restart_sends_what_is_due_at_once() {
-    let mock = MockBot::webhook(None).await;
     // The first send takes 1.5 s; the rest are answered at once.
-    mock.script([Reply::Delay(Duration::from_millis(1500))]);
-    let dir = tempfile::tempdir().unwrap();
-    let extra = format!(
-        "[delivery]\ntimeout = \"3s\"\n\n[[channels]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\n",
-        mock.url()
-    );
-    let config = config_in(dir.path(), &extra).await;
+    let (mock, dir, config) = slow_webhook(Duration::from_millis(1500), "3s").await;
     let ackbot = Ackbot::start(dir.path(), &config, &[]).await;
     assert_eq!(post_to(&ackbot, "slow one").await, 202);
     // The slow send is in flight.
@@ -236,6 +198,20 @@ async fn sigterm_lets_a_slow_send_finish_then_a_restart_sends_what_is_due_at_onc
     drop(ackbot);
 }
 
+/// A webhook mock whose first answer takes `delay`, and a config sending
+/// to it with that `timeout`.
+async fn slow_webhook(delay: Duration, timeout: &str) -> (MockBot, tempfile::TempDir, String) {
+    let mock = MockBot::webhook(None).await;
+    mock.script([Reply::Delay(delay)]);
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "[delivery]\ntimeout = \"{timeout}\"\n\n[[channels]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\n",
+        mock.url()
+    );
+    let config = config_in(dir.path(), &extra).await;
+    (mock, dir, config)
+}
+
 async fn post_to(ackbot: &Ackbot, title: &str) -> u16 {
     ackbot
         .api(reqwest::Method::POST, "/api/v1/alerts")
@@ -254,14 +230,7 @@ async fn rows_claimed_by_a_killed_process_are_sent_as_soon_as_it_restarts() {
         // replica wait for theirs (a clean stop hands them back, above).
         return;
     }
-    let mock = MockBot::webhook(None).await;
-    mock.script([Reply::Delay(Duration::from_secs(10))]);
-    let dir = tempfile::tempdir().unwrap();
-    let extra = format!(
-        "[delivery]\ntimeout = \"20s\"\n\n[[channels]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\n",
-        mock.url()
-    );
-    let config = config_in(dir.path(), &extra).await;
+    let (mock, dir, config) = slow_webhook(Duration::from_secs(10), "20s").await;
     let ackbot = Ackbot::start(dir.path(), &config, &[]).await;
     assert_eq!(post_to(&ackbot, "claimed then killed").await, 202);
     mock.wait_for(1, Duration::from_secs(10)).await;

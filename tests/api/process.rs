@@ -86,6 +86,22 @@ impl Ackbot {
             .bearer_auth(API_TOKEN)
     }
 
+    /// GET of an API path, expecting 200.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let res = self.api(reqwest::Method::GET, path).send().await.unwrap();
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.json().await.unwrap()
+    }
+
+    /// Presses a signed link's button as `name`.
+    pub async fn press(&self, token: &str, name: &str) -> reqwest::Result<reqwest::Response> {
+        self.client
+            .post(self.url(&format!("/a/{token}")))
+            .form(&[("name", name)])
+            .send()
+            .await
+    }
+
     /// What the server logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
