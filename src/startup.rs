@@ -147,7 +147,12 @@ impl Application {
         let port = listener.local_addr()?.port();
         warn_about_weak_settings(&config);
 
-        let inbound = web::Data::new(Inbound::from_config(&config, handler));
+        let replay = crate::replay::ReplayMemory::spawn(
+            store.clone(),
+            config.server.replay_cache_capacity,
+            &tasks,
+        );
+        let inbound = web::Data::new(Inbound::from_config(&config, handler, replay));
         let limit = web::Data::new(BodyLimit(config.server.max_body_bytes));
         let ingest_limit = config.server.max_ingest_body_bytes;
         let tokens = web::Data::new(ApiTokens::new(config.api.tokens.clone()));

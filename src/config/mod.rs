@@ -106,7 +106,8 @@ pub struct ServerConfig {
     pub max_ingest_body_bytes: usize,
     /// HTTP worker threads; default: one per CPU core.
     pub workers: Option<usize>,
-    /// Entries the in-memory replay cache may hold before it refuses new ones.
+    /// Unexpired callback ids each replay namespace may hold before its new
+    /// callbacks are answered 503 (also the in-process front's size).
     pub replay_cache_capacity: usize,
 }
 

@@ -102,11 +102,17 @@ pub async fn robot(
         sign_header.unwrap_or_default()
     );
     let pair_expires = ts.saturating_add(dingtalk.tolerance_ms) / 1000 + 1;
-    if inbound.sighting("dingtalk-sign", &pair, pair_expires, now_secs)? == Sighting::Repeat {
+    if inbound
+        .sighting("dingtalk-sign", &pair, pair_expires, now_secs)
+        .await?
+        == Sighting::Repeat
+    {
         return Err(InboundError::Replay);
     }
     if let Some(id) = &message.msg_id {
-        if inbound.sighting("dingtalk-msg", id, now_secs + MESSAGE_ID_TTL_SECS, now_secs)?
+        if inbound
+            .sighting("dingtalk-msg", id, now_secs + MESSAGE_ID_TTL_SECS, now_secs)
+            .await?
             == Sighting::Repeat
         {
             tracing::info!("duplicate DingTalk msgId ignored");
@@ -149,8 +155,8 @@ struct CardCallback {
 }
 
 /// `POST /dingtalk/card`: verifies `x-ddpaas-signature` (HMAC of the
-/// timestamp with the route's apiSecret) and the one-hour window, acts once
-/// per (outTrackId, user, params), and answers within DingTalk's 2 s with the
+/// timestamp with the route's apiSecret) and the one-hour window, accepts
+/// each signed (timestamp, signature) pair once, and answers within DingTalk's 2 s with the
 /// card's new data (§3.5): `status`, `ackBy` and a `message` for the toast.
 #[tracing::instrument(name = "dingtalk_card", skip_all)]
 pub async fn card(
@@ -193,17 +199,20 @@ pub async fn card(
         .pointer("/cardPrivateData/params")
         .cloned()
         .unwrap_or_default();
-    // The signature covers only the timestamp: act on each click once.
+    // The signature covers only the timestamp, not the body: the signed
+    // pair is accepted once, whatever body comes with it (as for the robot).
     let now_secs = now / 1000;
-    let click = format!(
-        "{}:{}:{}:{}",
+    let pair = format!(
+        "{}:{}",
         ts_header.unwrap_or_default(),
-        callback.out_track_id.as_deref().unwrap_or_default(),
-        callback.user_id.as_deref().unwrap_or_default(),
-        params
+        header(&req, verify::HEADER_CARD_SIGNATURE).unwrap_or_default()
     );
     let expires = ts.saturating_add(dingtalk.tolerance_ms) / 1000 + 1;
-    if inbound.sighting("dingtalk-card", &click, expires, now_secs)? == Sighting::Repeat {
+    if inbound
+        .sighting("dingtalk-card", &pair, expires, now_secs)
+        .await?
+        == Sighting::Repeat
+    {
         return Err(InboundError::Replay);
     }
     // Buttons carry `action` and `alert_id` (or the spec example's `alert`).

@@ -331,7 +331,10 @@ pub async fn events(
         .max(now_secs + MESSAGE_ID_TTL_SECS),
         Authenticity::Unsigned => now_secs + MESSAGE_ID_TTL_SECS,
     };
-    if inbound.sighting("feishu-event", &header.event_id, keep_until, now_secs)? == Sighting::Repeat
+    if inbound
+        .sighting("feishu-event", &header.event_id, keep_until, now_secs)
+        .await?
+        == Sighting::Repeat
     {
         tracing::info!(event_id = %header.event_id, "duplicate Feishu event ignored");
         return Ok(HttpResponse::Ok().json(json!({})));
@@ -431,7 +434,11 @@ pub async fn legacy_card(
         serde_json::from_slice(&body.0).map_err(|e| InboundError::bad_json("card callback", e))?;
     let signature = headers.signature.unwrap_or_default().to_ascii_lowercase();
     let keep_until = ts.saturating_add(feishu.keys.tolerance_secs);
-    if inbound.sighting("feishu-card", &signature, keep_until, now_secs)? == Sighting::Repeat {
+    if inbound
+        .sighting("feishu-card", &signature, keep_until, now_secs)
+        .await?
+        == Sighting::Repeat
+    {
         tracing::info!("replayed Feishu card callback ignored");
         return Ok(HttpResponse::Ok().json(json!({})));
     }

@@ -24,7 +24,7 @@ pub use error::InboundError;
 
 use crate::config::Config;
 use crate::interaction::InteractionHandler;
-use crate::replay::{ReplayGuard, Sighting};
+use crate::replay::{ReplayMemory, Sighting};
 
 /// How long message ids (Feishu `event_id`, DingTalk `msgId`, WeCom `MsgId`) are
 /// remembered. Feishu re-delivers for about 7 h; a day is comfortable.
@@ -33,22 +33,27 @@ pub const MESSAGE_ID_TTL_SECS: i64 = 24 * 3600;
 /// Everything the platform handlers share, built from the config. The
 /// platforms' secrets and settings are replaced on a config reload
 /// ([`Inbound::reconfigure`]); a request in progress keeps the ones it
-/// started with. The replay memory is kept across reloads.
+/// started with. The replay memory is kept across reloads (and restarts,
+/// in the store).
 pub struct Inbound {
     pub feishu: ArcSwapOption<feishu::FeishuInbound>,
     pub dingtalk: ArcSwapOption<dingtalk::DingTalkInbound>,
     pub wecom: ArcSwapOption<wecom::WeComInbound>,
-    pub replay: ReplayGuard,
+    pub replay: Arc<ReplayMemory>,
     pub handler: Arc<dyn InteractionHandler>,
 }
 
 impl Inbound {
-    pub fn from_config(config: &Config, handler: Arc<dyn InteractionHandler>) -> Self {
+    pub fn from_config(
+        config: &Config,
+        handler: Arc<dyn InteractionHandler>,
+        replay: Arc<ReplayMemory>,
+    ) -> Self {
         let this = Self {
             feishu: ArcSwapOption::empty(),
             dingtalk: ArcSwapOption::empty(),
             wecom: ArcSwapOption::empty(),
-            replay: ReplayGuard::new(config.server.replay_cache_capacity),
+            replay,
             handler,
         };
         this.reconfigure(config);
@@ -81,17 +86,23 @@ impl Inbound {
         );
     }
 
-    /// Records a sighting; a full cache is reported as busy (503, retry later).
-    fn sighting(
+    /// Records a sighting in the shared replay memory. A full namespace or
+    /// a store that cannot record it is busy (503: the platform retries);
+    /// the callback is not acted on unrecorded.
+    async fn sighting(
         &self,
-        namespace: &str,
+        namespace: &'static str,
         key: &str,
         expires_at: i64,
         now: i64,
     ) -> Result<Sighting, InboundError> {
         self.replay
             .check(namespace, key, expires_at, now)
-            .map_err(|_| InboundError::Busy)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "callback not acted on: answered busy");
+                InboundError::Busy
+            })
     }
 }
 

@@ -83,7 +83,8 @@ fn param<'a>(
 struct Verified<'a> {
     timestamp: &'a str,
     timestamp_secs: i64,
-    nonce: &'a str,
+    /// `msg_signature`, lowercase.
+    signature: String,
 }
 
 /// Verifies the signature over `encrypted`, then the timestamp window.
@@ -106,7 +107,7 @@ fn verify_request<'a>(
     Ok(Verified {
         timestamp,
         timestamp_secs,
-        nonce,
+        signature: signature.to_ascii_lowercase(),
     })
 }
 
@@ -194,13 +195,21 @@ pub async fn callback(
         InboundError::BadRequest(format!("decrypted message is not the expected XML: {e}"))
     })?;
 
-    let nonce_key = format!("{}:{}", verified.timestamp, verified.nonce);
+    // The key is what the signature covers: the signature itself (SHA-1 of
+    // token, timestamp, nonce and ciphertext sorted and joined), so moving
+    // characters between the fields, which signs the same, is the same key.
     let nonce_expires = verified.timestamp_secs.saturating_add(wecom.tolerance_secs) + 1;
-    if inbound.sighting("wecom-nonce", &nonce_key, nonce_expires, now_secs)? == Sighting::Repeat {
+    if inbound
+        .sighting("wecom-signed", &verified.signature, nonce_expires, now_secs)
+        .await?
+        == Sighting::Repeat
+    {
         return Err(InboundError::Replay);
     }
     if let Some(id) = &message.msg_id {
-        if inbound.sighting("wecom-msg", id, now_secs + MESSAGE_ID_TTL_SECS, now_secs)?
+        if inbound
+            .sighting("wecom-msg", id, now_secs + MESSAGE_ID_TTL_SECS, now_secs)
+            .await?
             == Sighting::Repeat
         {
             tracing::info!("duplicate WeCom MsgId ignored");

@@ -397,8 +397,32 @@ pub trait Store: Send + Sync + 'static {
     /// Decides with `engine` (routes, aggregation, ack TTL) from the next
     /// transaction on (a config reload).
     fn set_engine(&self, engine: Engine);
+    /// Records callback identities in the shared replay memory, one
+    /// statement for the batch: `true` for each one not already there
+    /// unexpired (recorded now, act on it), `false` for a replay. Keys must
+    /// be distinct within a batch. Durable against a process crash; on
+    /// SQLite not fsynced at once (see `replay.rs`).
+    async fn remember(&self, ids: &[ReplayId], now_secs: i64) -> Result<Vec<bool>, StoreError>;
+    /// Deletes at most `batch` replay ids expired by `now_secs`, and
+    /// returns how many it deleted and how many unexpired ids each
+    /// namespace holds.
+    async fn prune_replay(
+        &self,
+        now_secs: i64,
+        batch: u32,
+    ) -> Result<(u64, Vec<(String, u64)>), StoreError>;
     /// Cheap round trip for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// One callback identity for [`Store::remember`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayId {
+    /// SHA-256 of the namespace and the key.
+    pub key: [u8; 32],
+    pub namespace: &'static str,
+    /// Unix seconds.
+    pub expires_at: i64,
 }
 
 /// Opens the backend named by `[storage] url`, applying migrations.

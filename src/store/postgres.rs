@@ -52,6 +52,9 @@ impl Dialect for Postgres {
         Cow::Owned(out)
     }
 
+    const RELAXED: (&'static str, &'static str) =
+        ("SET synchronous_commit = off", "RESET synchronous_commit");
+
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }

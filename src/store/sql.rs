@@ -49,6 +49,11 @@ pub trait Dialect: Database {
     /// The current time in Unix milliseconds, as an SQL expression.
     const NOW_MS: &'static str;
 
+    /// Run on the writer connection before and after a replay-memory
+    /// write: that write does not wait for the disk (it survives a crash of
+    /// the process, not of the machine), so that it stays cheap.
+    const RELAXED: (&'static str, &'static str);
+
     /// Rows an `INSERT`/`UPDATE` changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
 
@@ -662,6 +667,17 @@ pub struct WaitRow {
 }
 
 #[derive(sqlx::FromRow)]
+pub struct KeyRow {
+    key: Vec<u8>,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct NamespaceRow {
+    namespace: String,
+    n: i64,
+}
+
+#[derive(sqlx::FromRow)]
 pub struct SeqRow {
     seq: i64,
 }
@@ -695,6 +711,9 @@ where
     for<'r> MessageRow: FromRow<'r, DB::Row>,
     for<'r> WaitRow: FromRow<'r, DB::Row>,
     for<'r> RetryRow: FromRow<'r, DB::Row>,
+    for<'r> KeyRow: FromRow<'r, DB::Row>,
+    for<'r> NamespaceRow: FromRow<'r, DB::Row>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
 {
     async fn ingest(
         &self,
@@ -1270,6 +1289,81 @@ where
 
     fn set_engine(&self, engine: Engine) {
         self.engine.store(Arc::new(engine));
+    }
+
+    async fn remember(
+        &self,
+        ids: &[super::ReplayId],
+        now_secs: i64,
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut first = std::collections::HashSet::with_capacity(ids.len());
+        let mut conn = self.writer.acquire().await?;
+        sqlx::query(DB::RELAXED.0).execute(&mut *conn).await?;
+        let mut result = Ok(());
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO replay_ids (key, namespace, expires_at) VALUES {} \
+                 ON CONFLICT (key) DO UPDATE SET namespace = excluded.namespace, \
+                 expires_at = excluded.expires_at WHERE replay_ids.expires_at <= ? \
+                 RETURNING key",
+                tuples(chunk.len(), 3)
+            );
+            let sql = DB::sql(&sql);
+            let mut args = DB::Arguments::default();
+            for id in chunk {
+                bind(&mut args, id.key.to_vec())?;
+                bind(&mut args, id.namespace.to_string())?;
+                bind(&mut args, id.expires_at)?;
+            }
+            bind(&mut args, now_secs)?;
+            match sqlx::query_as_with::<_, KeyRow, _>(&sql, args)
+                .fetch_all(&mut *conn)
+                .await
+            {
+                Ok(rows) => first.extend(rows.into_iter().map(|r| r.key)),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if sqlx::query(DB::RELAXED.1)
+            .execute(&mut *conn)
+            .await
+            .is_err()
+        {
+            // Never hand the writer back with relaxed durability.
+            conn.close_on_drop();
+        }
+        result?;
+        Ok(ids.iter().map(|id| first.contains(&id.key[..])).collect())
+    }
+
+    async fn prune_replay(
+        &self,
+        now_secs: i64,
+        batch: u32,
+    ) -> Result<(u64, Vec<(String, u64)>), StoreError> {
+        let done = sqlx::query(&DB::sql(
+            "DELETE FROM replay_ids WHERE key IN \
+             (SELECT key FROM replay_ids WHERE expires_at <= ? LIMIT ?)",
+        ))
+        .bind(now_secs)
+        .bind(i64::from(batch))
+        .execute(&self.writer)
+        .await?;
+        let counts: Vec<NamespaceRow> = sqlx::query_as(&DB::sql(
+            "SELECT namespace, COUNT(*) AS n FROM replay_ids GROUP BY namespace",
+        ))
+        .fetch_all(&self.reader)
+        .await?;
+        Ok((
+            DB::rows_affected(&done),
+            counts
+                .into_iter()
+                .map(|r| (r.namespace, u64::try_from(r.n).unwrap_or(0)))
+                .collect(),
+        ))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

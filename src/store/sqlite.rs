@@ -36,6 +36,9 @@ impl Dialect for Sqlite {
     }
 
     /// One writer connection: there is no race to lose.
+    const RELAXED: (&'static str, &'static str) =
+        ("PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL");
+
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }

@@ -24,9 +24,16 @@ pub fn check_window(ts_ms: i64, now_ms: i64, tolerance_ms: i64) -> Result<(), Ve
     }
 }
 
-/// Parses a decimal header value; anything else (sign, spaces, hex) is malformed.
+/// Parses a decimal header value; anything else (sign, spaces, hex, a
+/// leading zero) is malformed. Canonical only: where a signature covers
+/// the value concatenated with others (WeCom sorts and joins them), a
+/// second spelling of the same instant would be a second request.
 pub fn parse_decimal(value: &str, header: &'static str) -> Result<i64, VerifyError> {
-    if value.is_empty() || value.len() > 19 || !value.bytes().all(|b| b.is_ascii_digit()) {
+    if value.is_empty()
+        || value.len() > 19
+        || (value.len() > 1 && value.starts_with('0'))
+        || !value.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(VerifyError::MalformedHeader(header));
     }
     value

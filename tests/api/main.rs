@@ -15,6 +15,7 @@ mod lifecycle;
 mod links;
 mod mockbot;
 mod process;
+mod replays;
 mod server;
 mod silences;
 mod store;
