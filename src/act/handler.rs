@@ -155,13 +155,15 @@ impl InteractionHandler for ChatOps {
                 state: None,
             };
         };
-        let duration_s = value.get("duration_s").and_then(|d| d.as_i64());
-        let Some(act) = Act::from_value(name, duration_s) else {
-            return CardReply {
-                toast: Some((ToastKind::Error, format!("Unknown action `{name}`."))),
-                card: None,
-                state: None,
-            };
+        let act = match Act::from_value(name, value.get("duration_s")) {
+            Ok(act) => act,
+            Err(why) => {
+                return CardReply {
+                    toast: Some((ToastKind::Error, why)),
+                    card: None,
+                    state: None,
+                };
+            }
         };
         match self.ops.act(alert_id, act, &actor(who), Utc::now()).await {
             Ok(done) => {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::silence::FINGERPRINT_LABEL;
+use crate::domain::silence::{FINGERPRINT_LABEL, MAX_SILENCE};
 use crate::domain::{MatchOp, Matcher, NewSilence, StateAction};
 use crate::store::{ActionOutcome, Actor, AlertRecord, LinkUse, SilenceRecord, Store, StoreError};
 
@@ -21,15 +21,37 @@ pub enum Act {
 
 impl Act {
     /// From a button value (`ack`, `unack`, `resolve`, `silence_1h`,
-    /// `silence` with `duration_s`).
-    pub fn from_value(action: &str, duration_s: Option<i64>) -> Option<Self> {
+    /// `silence` with `duration_s`, 1 s to 90 days, default 1 h). The value
+    /// comes from outside (a card callback body): anything else is an
+    /// error to show, never arithmetic that overflows.
+    pub fn from_value(
+        action: &str,
+        duration_s: Option<&serde_json::Value>,
+    ) -> Result<Self, String> {
         match action {
-            "ack" => Some(Self::Ack),
-            "unack" => Some(Self::Unack),
-            "resolve" => Some(Self::Resolve),
-            "silence_1h" => Some(Self::Silence(Duration::hours(1))),
-            "silence" => Some(Self::Silence(Duration::seconds(duration_s.unwrap_or(3600)))),
-            _ => None,
+            "ack" => Ok(Self::Ack),
+            "unack" => Ok(Self::Unack),
+            "resolve" => Ok(Self::Resolve),
+            "silence_1h" => Ok(Self::Silence(Duration::hours(1))),
+            "silence" => {
+                let Some(value) = duration_s else {
+                    return Ok(Self::Silence(Duration::hours(1)));
+                };
+                value
+                    .as_i64()
+                    .filter(|s| (1..=MAX_SILENCE.num_seconds()).contains(s))
+                    .map(|s| Self::Silence(Duration::seconds(s)))
+                    .ok_or_else(|| {
+                        format!(
+                            "`duration_s` must be a whole number of seconds from 1 to {} (90 days).",
+                            MAX_SILENCE.num_seconds()
+                        )
+                    })
+            }
+            _ => Err(format!(
+                "Unknown action `{}`.",
+                crate::domain::labels::truncate_text(action, 40)
+            )),
         }
     }
 }
@@ -220,16 +242,35 @@ mod tests {
 
     #[test]
     fn button_values() {
-        assert_eq!(Act::from_value("ack", None), Some(Act::Ack));
+        use serde_json::json;
+        assert_eq!(Act::from_value("ack", None), Ok(Act::Ack));
         assert_eq!(
             Act::from_value("silence_1h", None),
-            Some(Act::Silence(Duration::hours(1)))
+            Ok(Act::Silence(Duration::hours(1)))
         );
         assert_eq!(
-            Act::from_value("silence", Some(600)),
-            Some(Act::Silence(Duration::minutes(10)))
+            Act::from_value("silence", Some(&json!(600))),
+            Ok(Act::Silence(Duration::minutes(10)))
         );
-        assert_eq!(Act::from_value("delete", None), None);
+        assert_eq!(
+            Act::from_value("silence", None),
+            Ok(Act::Silence(Duration::hours(1)))
+        );
+        assert!(Act::from_value("delete", None).is_err());
+        // Out of range, absurd or not a number: an error, never a panic.
+        for bad in [
+            json!(0),
+            json!(-1),
+            json!(i64::MAX),
+            json!(i64::MIN),
+            json!(u64::MAX),
+            json!(1e300),
+            json!("3600"),
+            json!(90 * 86400 + 1),
+        ] {
+            assert!(Act::from_value("silence", Some(&bad)).is_err(), "{bad}");
+        }
+        assert!(Act::from_value("silence", Some(&json!(90 * 86400))).is_ok());
     }
 
     #[test]

@@ -81,7 +81,7 @@ fn action(name: &str) -> Option<(Act, &'static str, &'static str)> {
         "resolve" => ("Resolve", "Resolve this alert?"),
         _ => return None,
     };
-    Some((Act::from_value(name, None)?, verb, question))
+    Some((Act::from_value(name, None).ok()?, verb, question))
 }
 
 /// `sha256_hex(token)`: what the store records as used, so the stored id

@@ -10,6 +10,7 @@ mod dingtalk;
 mod engine;
 mod feishu;
 mod helpers;
+mod hostile;
 mod ingest;
 mod lifecycle;
 mod links;
