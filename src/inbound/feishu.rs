@@ -311,8 +311,10 @@ pub async fn events(
         return challenge_response(&feishu, &incoming).map_err(opaque);
     }
     if unsigned && feishu.keys.encrypt_key.is_some() {
-        // Only the challenge may arrive unsigned once an Encrypt Key is set.
-        return Err(VerifyError::MissingHeader(HEADER_SIGNATURE).into());
+        // Only the challenge may arrive unsigned once an Encrypt Key is set;
+        // and this answer must not differ from a failed decryption's, or
+        // "decrypted to JSON" becomes an oracle.
+        return Err(VerifyError::Unauthenticated.into());
     }
     if incoming.schema.as_deref() != Some("2.0") {
         return Err(InboundError::BadRequest(

@@ -51,3 +51,59 @@ async fn an_absurd_silence_duration_is_a_clear_error_not_a_dropped_connection() 
         json!([])
     );
 }
+
+#[tokio::test]
+async fn the_unsigned_feishu_path_answers_every_failure_the_same() {
+    use ackbot::verify::feishu::Cipher;
+    let app = spawn_app().await;
+    let cipher = Cipher::new(FEISHU_ENCRYPT_KEY);
+    let encrypt = |plain: &[u8]| json!({"encrypt": cipher.encrypt(plain, [3; 16])}).to_string();
+    // A captured genuine event: it decrypts to valid JSON that is not a challenge.
+    let genuine = encrypt(card_action_event("evt-oracle", FEISHU_TOKEN, json!({})).as_bytes());
+    let mut flipped: Vec<u8> = {
+        let b64 = serde_json::from_str::<Value>(&genuine).unwrap()["encrypt"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        base64_decode(&b64)
+    };
+    let n = flipped.len();
+    flipped[n - 20] ^= 0x01;
+    let cases = [
+        genuine,
+        encrypt(b"not json at all"),
+        encrypt(br#"{"type":"url_verification","token":"wrong","challenge":"c"}"#),
+        encrypt(br#"{"type":"url_verification","token":"tok"}"#),
+        encrypt(br#"{"schema":"2.0"}"#),
+        json!({"encrypt": base64_encode(&flipped)}).to_string(),
+        json!({"encrypt": "!!!!"}).to_string(),
+        json!({"encrypt": "AAAA"}).to_string(),
+        "{not json".to_string(),
+        json!({"type": "url_verification", "token": FEISHU_TOKEN}).to_string(),
+    ];
+    let mut answers = std::collections::HashSet::new();
+    for body in cases {
+        let res = app.post_unsigned("/feishu/events", body.clone()).await;
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        answers.insert((status, text));
+    }
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    let (status, text) = answers.into_iter().next().unwrap();
+    assert_eq!(status, 401);
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["error"],
+        "unauthenticated"
+    );
+    assert!(!app.recorder.touched());
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
