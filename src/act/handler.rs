@@ -73,14 +73,13 @@ fn via(p: Platform) -> &'static str {
 
 /// The audit name: the display name when the platform gives one, else its id.
 fn actor(who: &crate::interaction::Actor) -> Actor {
-    Actor {
-        name: who
-            .name
-            .clone()
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| who.id.clone()),
-        via: via(who.platform),
-    }
+    let named = who
+        .name
+        .as_deref()
+        .map(|n| Actor::new(n, via(who.platform)));
+    named
+        .filter(|a| !a.name().is_empty())
+        .unwrap_or_else(|| Actor::new(&who.id, via(who.platform)))
 }
 
 fn refusal(who: &crate::interaction::Actor) -> String {

@@ -204,7 +204,7 @@ impl Ops {
             vec![matcher],
             now,
             now + duration,
-            &actor.name,
+            actor.name(),
             &comment,
             now,
         ) {
@@ -229,7 +229,7 @@ impl Ops {
         now: DateTime<Utc>,
     ) -> Result<Result<SilenceRecord, String>, StoreError> {
         let comment = format!("from {}", actor.via);
-        match NewSilence::new(matchers, now, now + duration, &actor.name, &comment, now) {
+        match NewSilence::new(matchers, now, now + duration, actor.name(), &comment, now) {
             Ok(s) => Ok(Ok(self.store.create_silence(&s, None, None, now).await?)),
             Err(e) => Ok(Err(e.to_string())),
         }

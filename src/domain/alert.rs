@@ -148,11 +148,10 @@ impl TryFrom<AlertInput> for NewAlert {
     type Error = DomainError;
 
     fn try_from(input: AlertInput) -> Result<Self, DomainError> {
-        let title = input
-            .title
-            .as_deref()
-            .map(str::trim)
-            .unwrap_or_default()
+        // What people read carries no bidi or invisible characters
+        // (`human`), as for names.
+        let title = super::human::text(input.title.as_deref().unwrap_or_default())
+            .trim()
             .to_string();
         if title.is_empty() {
             return Err(DomainError::new(
@@ -163,7 +162,7 @@ impl TryFrom<AlertInput> for NewAlert {
         let title = bounded("title", title, MAX_TITLE_LEN)?;
         let content = bounded(
             "content",
-            input.content.clone().unwrap_or_default(),
+            super::human::text(input.content.as_deref().unwrap_or_default()),
             MAX_CONTENT_LEN,
         )?;
         let service = match input.service.as_deref().map(str::trim) {

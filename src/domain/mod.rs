@@ -4,6 +4,7 @@
 
 pub mod alert;
 pub mod fingerprint;
+pub mod human;
 pub mod labels;
 pub mod matcher;
 pub mod severity;

@@ -60,11 +60,13 @@ impl NewSilence {
                 "a silence may last at most 90 days",
             ));
         }
-        let created_by = created_by.trim();
-        if created_by.is_empty() || created_by.len() > MAX_AUTHOR_LEN {
+        // People's text, without control, bidi or invisible characters.
+        let created_by = super::human::name(created_by, MAX_AUTHOR_LEN + 1);
+        let comment = super::human::text(comment);
+        if created_by.is_empty() || created_by.chars().count() > MAX_AUTHOR_LEN {
             return Err(DomainError::new(
                 "created_by",
-                format!("must be 1 to {MAX_AUTHOR_LEN} bytes"),
+                format!("must be 1 to {MAX_AUTHOR_LEN} visible characters"),
             ));
         }
         if comment.len() > MAX_COMMENT_LEN {
@@ -77,8 +79,8 @@ impl NewSilence {
             matchers,
             starts_at,
             ends_at,
-            created_by: created_by.to_string(),
-            comment: comment.to_string(),
+            created_by,
+            comment,
         })
     }
 

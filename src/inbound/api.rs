@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 
 use super::RawBody;
 use crate::config::Secret;
-use crate::domain::silence::FINGERPRINT_LABEL;
+use crate::domain::silence::{FINGERPRINT_LABEL, MAX_AUTHOR_LEN};
 use crate::domain::{DomainError, MatchOp, Matcher, NewAlert, NewSilence, StateAction, alert};
 use crate::ingest::alertmanager::{self, Flavor};
 use crate::store::{ActionOutcome, Actor, RetryOutcome, Store, StoreError};
@@ -401,8 +401,7 @@ pub async fn alert_action(
         "resolve" => StateAction::Resolve,
         _ => return Err(ApiError::NotFound(format!("{id}/{verb}"))),
     };
-    let name = actor_name(action_body(&body.0)?.by)?;
-    let actor = Actor { name, via: "api" };
+    let actor = actor(action_body(&body.0)?.by)?;
     match store.apply(&id, action, &actor, None, Utc::now()).await? {
         ActionOutcome::Changed(alert) => {
             Ok(HttpResponse::Ok().json(json!({"changed": true, "alert": alert})))
@@ -415,14 +414,32 @@ pub async fn alert_action(
     }
 }
 
-fn actor_name(by: Option<String>) -> Result<String, ApiError> {
-    match by.map(|b| b.trim().to_string()) {
-        Some(b) if b.is_empty() || b.len() > 128 => {
-            Err(DomainError::new("by", "must be 1 to 128 bytes").into())
-        }
-        Some(b) => Ok(b),
-        None => Ok("api".to_string()),
+/// Who acts through the API: `by`, cleaned of control, bidi and invisible
+/// characters (`domain::human`), or `api`.
+fn actor(by: Option<String>) -> Result<Actor, ApiError> {
+    let Some(by) = by else {
+        return Ok(Actor::new("api", "api"));
+    };
+    let bad = || -> ApiError {
+        DomainError::new(
+            "by",
+            format!("must be 1 to {MAX_AUTHOR_LEN} visible characters"),
+        )
+        .into()
+    };
+    // `Actor::new` would cut a longer name; the caller is told instead.
+    if crate::domain::human::name(&by, MAX_AUTHOR_LEN + 1)
+        .chars()
+        .count()
+        > MAX_AUTHOR_LEN
+    {
+        return Err(bad());
     }
+    let actor = Actor::new(&by, "api");
+    if actor.name().is_empty() {
+        return Err(bad());
+    }
+    Ok(actor)
 }
 
 /// `POST /api/v1/silences` body. Who creates it is `by`, as on every
@@ -464,12 +481,12 @@ pub async fn post_silence(
         }
         (None, None) => return Err(DomainError::new("ends_at", "give ends_at or duration").into()),
     };
-    let created_by = actor_name(body.by)?;
+    let created_by = actor(body.by)?;
     let silence = NewSilence::new(
         matchers,
         starts_at,
         ends_at,
-        &created_by,
+        created_by.name(),
         &body.comment,
         now,
     )?;
@@ -536,15 +553,12 @@ pub async fn silence_alert(
         .ok_or_else(|| ApiError::NotFound(id.clone()))?;
     let duration = NewSilence::parse_duration("duration", &body.duration)?;
     let matcher = Matcher::new(FINGERPRINT_LABEL, MatchOp::Equal, &record.fingerprint)?;
-    let actor = Actor {
-        name: actor_name(body.by)?,
-        via: "api",
-    };
+    let actor = actor(body.by)?;
     let silence = NewSilence::new(
         vec![matcher],
         now,
         now + duration,
-        &actor.name,
+        actor.name(),
         &body.comment,
         now,
     )?;
@@ -574,10 +588,7 @@ pub async fn retry_delivery(
             "must be a delivery id, as GET /api/v1/alerts/{id} lists them",
         )
     })?;
-    let actor = Actor {
-        name: actor_name(action_body(&body.0)?.by)?,
-        via: "api",
-    };
+    let actor = actor(action_body(&body.0)?.by)?;
     match store
         .retry_delivery(&id, delivery, &actor, Utc::now())
         .await?
@@ -606,10 +617,7 @@ pub async fn retry_channel(
     body: RawBody,
     store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = Actor {
-        name: actor_name(action_body(&body.0)?.by)?,
-        via: "api",
-    };
+    let actor = actor(action_body(&body.0)?.by)?;
     let n = store.retry_channel(&name, &actor, Utc::now()).await?;
     Ok(HttpResponse::Ok().json(json!({"retried": n, "channel": name.as_str()})))
 }

@@ -137,7 +137,8 @@ pub async fn robot(
     };
     Ok(match inbound.handler.chat_message(chat).await {
         Some(reply) => {
-            HttpResponse::Ok().json(json!({"msgtype": "text", "text": {"content": reply.text}}))
+            let content = crate::outbound::cards::text::dingtalk_text(&reply.text);
+            HttpResponse::Ok().json(json!({"msgtype": "text", "text": {"content": content}}))
         }
         None => empty_reply(),
     })

@@ -257,7 +257,7 @@ pub async fn act(
         let ops = Ops {
             store: store.clone().into_inner(),
         };
-        let actor = Actor { name, via: "link" };
+        let actor = Actor::new(&name, "link");
         // The link is marked used in the action's own transaction: both
         // happen, or neither does.
         let done = match ops
@@ -279,12 +279,12 @@ pub async fn act(
         tracing::info!(
             alert_id = %grant.alert_id,
             action = %grant.action,
-            actor = %actor.name,
+            actor = %actor.name(),
             outcome = outcome(&done),
             "action through a signed link"
         );
         let page = Page::result(&done, act, &alert);
-        Ok::<_, Page>(page.with_cookie(name_cookie(&actor.name, is_https(&req))))
+        Ok::<_, Page>(page.with_cookie(name_cookie(actor.name(), is_https(&req))))
     }
     .await;
     result.unwrap_or_else(|page| page).into_response()
@@ -332,17 +332,16 @@ async fn read_form(mut body: web::Payload) -> Result<NameForm, Page> {
 
 /// The name as it goes into the audit trail, or what is wrong with it.
 fn valid_name(raw: &str) -> Result<String, &'static str> {
-    let name = raw.trim();
+    // Control, bidi and invisible characters are dropped, so a name cannot
+    // make "acknowledged by" read as something else.
+    let name = crate::domain::human::name(raw, MAX_NAME_CHARS + 1);
     if name.is_empty() {
         return Err("Please type your name: it is recorded with the action.");
     }
     if name.chars().count() > MAX_NAME_CHARS {
         return Err("That name is too long: 64 characters at most.");
     }
-    if name.chars().any(char::is_control) {
-        return Err("The name cannot contain control characters.");
-    }
-    Ok(name.to_string())
+    Ok(name)
 }
 
 /// The remembered name from the `ackbot_name` cookie, if it is still a valid one.
@@ -608,7 +607,12 @@ mod tests {
         assert!(valid_name("   ").is_err());
         assert!(valid_name(&"x".repeat(65)).is_err());
         assert_eq!(valid_name(&"雷".repeat(64)), Ok("雷".repeat(64)));
-        assert!(valid_name("a\nb").is_err());
+        assert_eq!(valid_name("a\nb"), Ok("a b".to_string()));
+        assert_eq!(
+            valid_name("Li Lei\u{202E}\u{200B}"),
+            Ok("Li Lei".to_string())
+        );
+        assert!(valid_name("\u{202E}\u{200B}").is_err());
     }
 
     #[test]

@@ -233,7 +233,8 @@ pub async fn callback(
     let Some(reply) = inbound.handler.chat_message(chat).await else {
         return Ok(HttpResponse::Ok().finish());
     };
-    let xml = encrypted_reply(&wecom, &reply_xml(&reply.text), verified.timestamp);
+    let text = crate::outbound::cards::text::wecom_text(&reply.text);
+    let xml = encrypted_reply(&wecom, &reply_xml(&text), verified.timestamp);
     Ok(HttpResponse::Ok()
         .content_type(ContentType::xml())
         .body(xml))

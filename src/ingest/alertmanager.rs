@@ -36,6 +36,7 @@ use crate::domain::alert::{
     MAX_TITLE_LEN, parse_time,
 };
 use crate::domain::fingerprint::MAX_LEN as MAX_FINGERPRINT_LEN;
+use crate::domain::human;
 use crate::domain::labels::{MAX_LABELS, MAX_VALUE_LEN, cut};
 use crate::domain::{AlertStatus, DomainError, Fingerprint, Labels, NewAlert, Severity};
 
@@ -263,8 +264,9 @@ fn repair(alert: WireAlert) -> NewAlert {
     }
     NewAlert {
         fingerprint,
-        title: cut(&title, MAX_TITLE_LEN),
-        content,
+        // What people read carries no bidi or invisible characters.
+        title: cut(human::text(&title).trim(), MAX_TITLE_LEN),
+        content: human::text(&content),
         severity,
         service,
         status,

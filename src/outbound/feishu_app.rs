@@ -74,7 +74,7 @@ impl AppAuth {
         let body = json!({
             "receive_id": chat_id,
             "msg_type": "text",
-            "content": json!({"text": text}).to_string(),
+            "content": json!({"text": crate::outbound::cards::text::feishu_text(text)}).to_string(),
         });
         let answer = self
             .authorized(|token| self.client.post(&url).bearer_auth(token).json(&body))

@@ -243,8 +243,24 @@ pub struct LinkUse {
 /// Who changes an alert, and through what.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub name: String,
+    name: String,
     pub via: &'static str,
+}
+
+impl Actor {
+    /// Whoever acts, named as they gave it: one line without invisible or
+    /// bidi characters ([`crate::domain::human::name`]), at most
+    /// [`crate::domain::silence::MAX_AUTHOR_LEN`] characters.
+    pub fn new(name: &str, via: &'static str) -> Self {
+        Self {
+            name: crate::domain::human::name(name, crate::domain::silence::MAX_AUTHOR_LEN),
+            via,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 /// The result of an action on one alert.

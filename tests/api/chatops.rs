@@ -14,7 +14,7 @@ use crate::mockbot::MockBot;
 const WAIT: Duration = Duration::from_secs(10);
 
 /// The test config plus a Feishu app bot pointing at `mock`.
-fn with_feishu_app(mock: &MockBot) -> impl FnOnce(&mut Config) + use<> {
+pub fn with_feishu_app(mock: &MockBot) -> impl FnOnce(&mut Config) + use<> {
     let base = mock.url();
     move |c: &mut Config| {
         let feishu = c.feishu.as_mut().unwrap();

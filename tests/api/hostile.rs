@@ -107,3 +107,71 @@ fn base64_encode(b: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
+
+#[tokio::test]
+async fn a_title_cannot_mention_everyone_through_a_feishu_chat_reply() {
+    use crate::mockbot::MockBot;
+    let wait = std::time::Duration::from_secs(10);
+    let mock = MockBot::feishu_app("cli_test", "app-secret-value").await;
+    let app = spawn_app_with(crate::chatops::with_feishu_app(&mock)).await;
+    app.post_alert(
+        &json!({"title": "<at user_id=\"all\">所有人</at> disk full", "severity": "critical"}),
+    )
+    .await;
+    mock.wait_for(1, wait).await;
+    let event = message_event("evt-mention", "@_user_1 list");
+    let signed = feishu_sign_encrypted(&event, FEISHU_ENCRYPT_KEY, now_secs());
+    assert_eq!(
+        app.post_feishu("/feishu/events", &signed).await.status(),
+        200
+    );
+    let got = mock.wait_for(2, wait).await;
+    let reply = got
+        .iter()
+        .find(|r| r.body["msg_type"] == "text")
+        .unwrap_or_else(|| panic!("no text reply: {got:?}"));
+    let text: Value = serde_json::from_str(reply.body["content"].as_str().unwrap()).unwrap();
+    let text = text["text"].as_str().unwrap();
+    assert!(text.contains("disk full"), "{text}");
+    assert!(!text.contains("<at"), "{text}");
+    assert!(text.contains("＜at user_id=\"all\">所有人＜/at>"), "{text}");
+}
+
+#[tokio::test]
+async fn bidi_and_invisible_characters_are_stripped_from_names_and_titles() {
+    let app = spawn_app().await;
+    let id = app
+        .post_alert(&json!({"title": "disk\u{202E} full\u{200B}", "content": "a\u{2066}b\nc"}))
+        .await;
+    let res = app
+        .api(reqwest::Method::POST, &format!("/api/v1/alerts/{id}/ack"))
+        .json(&json!({"by": "Li Lei\u{202E}\u{200B}ieL iL\u{0007}"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let alert = app.get_json(&format!("/api/v1/alerts/{id}")).await;
+    assert_eq!(alert["title"], "disk full");
+    assert_eq!(alert["content"], "ab\nc");
+    assert_eq!(alert["acked_by"], "Li LeiieL iL");
+    // A name of nothing visible is refused, naming the field.
+    let res = app
+        .api(reqwest::Method::POST, &format!("/api/v1/alerts/{id}/unack"))
+        .json(&json!({"by": "\u{202E}\u{200B}"}))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(res, 400, "invalid").await;
+    assert_eq!(body["field"], "by", "{body}");
+    let res = app
+        .api(reqwest::Method::POST, "/api/v1/silences")
+        .json(&json!({"matchers": ["env=\"prod\""], "duration": "1h",
+                      "by": "\u{2067}Han Meimei\u{2069}", "comment": "x\u{202E}y"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let silence: Value = res.json().await.unwrap();
+    assert_eq!(silence["silence"]["created_by"], "Han Meimei");
+    assert_eq!(silence["silence"]["comment"], "xy");
+}

@@ -19,10 +19,7 @@ fn alert(v: serde_json::Value) -> NewAlert {
 }
 
 fn li_lei() -> Actor {
-    Actor {
-        name: "Li Lei".into(),
-        via: "api",
-    }
+    Actor::new("Li Lei", "api")
 }
 
 #[tokio::test]

@@ -120,8 +120,7 @@ fn layout(c: char, inline: bool, newline: &'static str) -> Option<&'static str> 
     match c {
         '\n' => Some(if inline { " " } else { newline }),
         '\t' => Some(" "),
-        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => Some(""),
-        c if c.is_control() => Some(""),
+        c if crate::domain::human::is_invisible(c) => Some(""),
         _ => None,
     }
 }
@@ -245,6 +244,30 @@ pub fn plain_inline(c: char, _next: Option<char>, _line_start: bool) -> Option<&
 /// Plain text keeping line breaks.
 pub fn plain_block(c: char, _next: Option<char>, _line_start: bool) -> Option<&'static str> {
     layout(c, false, "\n")
+}
+
+/// A chat reply as a Feishu `text` message: Feishu turns
+/// `<at user_id="all">` in that text into a mention of everyone, so every
+/// `<` becomes the full-width `＜` (U+FF1C), which reads the same and is
+/// never markup. Invisible characters are dropped, lines kept.
+pub fn feishu_text(s: &str) -> String {
+    escape(s, |c, _, _| match c {
+        '<' => Some("\u{FF1C}"),
+        _ => layout(c, false, "\n"),
+    })
+}
+
+/// A chat reply as WeCom text: `<@userid>` is WeCom's mention syntax, so
+/// `<` becomes `＜` there too.
+pub fn wecom_text(s: &str) -> String {
+    feishu_text(s)
+}
+
+/// A chat reply as DingTalk text: a mention there needs the message's `at`
+/// field (which replies never carry), so `@…` in the text stays text; only
+/// invisible characters are dropped.
+pub fn dingtalk_text(s: &str) -> String {
+    escape(s, plain_block)
 }
 
 /// `s` as one line of plain text, at most `max` characters.

@@ -66,6 +66,9 @@ pub fn font(tone: Tone) -> &'static str {
     }
 }
 
+/// `main_title.desc`: a line under the title (our bound; none is documented).
+const DESC_MAX: usize = 256;
+
 /// `source.desc_color`: 0 grey, 1 black, 2 red, 3 green (§4.2).
 fn desc_color(tone: Tone) -> u8 {
     match tone {
@@ -250,7 +253,7 @@ fn card(msg: &Message, item: &Item, links: &ActionLinks, b: &Budget) -> Value {
         "source": {"desc": "ackbot", "desc_color": desc_color(text::tone(msg))},
         "main_title": {
             "title": text::plain(&text::subject(msg, b.field), TITLE_MAX),
-            "desc": desc,
+            "desc": text::plain(&desc, DESC_MAX),
         },
         "emphasis_content": emphasis,
         "horizontal_content_list": horizontal,
