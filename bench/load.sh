@@ -46,6 +46,9 @@ trap cleanup EXIT
     # which the server rightly answers 503; size the cache for the benchmark.
     echo "replay_cache_capacity = ${REPLAY_CAPACITY:-5000000}"
     echo
+    echo '[storage]'
+    echo "url = \"sqlite://$tmp/ackbot.db\""
+    echo
     echo '[feishu]'
     echo "verification_token = \"$TOKEN\""
     echo "encrypt_key = \"$ENCRYPT_KEY\""

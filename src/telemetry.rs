@@ -47,22 +47,45 @@ pub async fn request_id_header(
     Ok(res)
 }
 
+/// A request's path and query as logs show them: what could be a secret is
+/// replaced. A path that is a signed action link once percent-decoded and
+/// with repeated slashes collapsed (`/a/…`, `/%61/…`, `//a/…`) is
+/// `/a/<token>` (a token in a log is a usable link); a query string is kept
+/// only on `/api/` paths (filters such as `state=firing`) and is otherwise
+/// `?<redacted>`: callbacks carry signatures, nonces, timestamps and
+/// ciphertext there (WeCom's `msg_signature`, `echostr`).
+pub fn log_target(uri: &actix_web::http::Uri) -> String {
+    let raw = uri.path();
+    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+    let mut path = String::with_capacity(decoded.len());
+    for c in decoded.chars() {
+        if !(c == '/' && path.ends_with('/')) {
+            path.push(c);
+        }
+    }
+    let shown = if path == "/a" || path.starts_with("/a/") {
+        "/a/<token>"
+    } else {
+        raw
+    };
+    match uri.query() {
+        None => shown.to_string(),
+        Some(q) if path.starts_with("/api/") => format!("{shown}?{q}"),
+        Some(_) => format!("{shown}?<redacted>"),
+    }
+}
+
 /// The root span of every request, with tracing-actix-web's fields, except
-/// that a signed action link's token never reaches the logs: the target of
-/// `/a/{token}` is recorded as `/a/<token>` (a token in a log is a usable
-/// link). The span is built here rather than with `root_span!`, which records
-/// the raw target and cannot be overwritten in text logs.
+/// that secrets in the target never reach the logs ([`log_target`]). The
+/// span is built here rather than with `root_span!`, which records the raw
+/// target and cannot be overwritten in text logs.
 pub struct RedactedRootSpan;
 
 impl tracing_actix_web::RootSpanBuilder for RedactedRootSpan {
     fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
         use actix_web::HttpMessage;
         use tracing::field::Empty;
-        let target = if request.path().starts_with("/a/") {
-            "/a/<token>"
-        } else {
-            request.uri().path_and_query().map_or("", |p| p.as_str())
-        };
+        let target = log_target(request.uri());
         let route = request.match_pattern().unwrap_or_else(|| "default".into());
         let request_id = request
             .extensions()
@@ -126,5 +149,40 @@ impl tracing_actix_web::RootSpanBuilder for RedactedRootSpan {
                 tracing::warn!(status, "request refused: {error}");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_target;
+
+    #[test]
+    fn targets_never_show_tokens_or_callback_queries() {
+        let t = |s: &str| log_target(&s.parse().unwrap());
+        for link in [
+            "/a/tok.en",
+            "/%61/tok.en",
+            "//a/tok.en",
+            "/a//tok.en",
+            "///%61/tok.en?x=1",
+            "/a",
+        ] {
+            let shown = t(link);
+            assert!(shown.starts_with("/a/<token>"), "{link} -> {shown}");
+            assert!(!shown.contains("tok.en"), "{link} -> {shown}");
+        }
+        assert_eq!(
+            t("/wecom/callback?msg_signature=abc&timestamp=1&nonce=2&echostr=x"),
+            "/wecom/callback?<redacted>"
+        );
+        assert_eq!(
+            t("//wecom/callback?msg_signature=abc"),
+            "//wecom/callback?<redacted>"
+        );
+        assert_eq!(
+            t("/api/v1/alerts?state=firing"),
+            "/api/v1/alerts?state=firing"
+        );
+        assert_eq!(t("/healthz"), "/healthz");
     }
 }

@@ -129,7 +129,7 @@ pub async fn metrics() -> HttpResponse {
 pub async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
     HttpResponse::NotFound().json(json!({
         "error": "not_found",
-        "message": format!("no route for {} {}", req.method(), req.path()),
+        "message": format!("no route for {} {}", req.method(), crate::telemetry::log_target(req.uri())),
     }))
 }
 
@@ -137,7 +137,7 @@ pub async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
 pub async fn method_not_allowed(req: actix_web::HttpRequest) -> HttpResponse {
     HttpResponse::MethodNotAllowed().json(json!({
         "error": "method_not_allowed",
-        "message": format!("{} is not allowed on {}", req.method(), req.path()),
+        "message": format!("{} is not allowed on {}", req.method(), crate::telemetry::log_target(req.uri())),
     }))
 }
 

@@ -175,3 +175,73 @@ async fn bidi_and_invisible_characters_are_stripped_from_names_and_titles() {
     assert_eq!(silence["silence"]["created_by"], "Han Meimei");
     assert_eq!(silence["silence"]["comment"], "xy");
 }
+
+#[tokio::test]
+async fn logs_carry_no_signature_nonce_ciphertext_or_link_token_whatever_the_path_spelling() {
+    use crate::process::{Ackbot, config_in};
+    let dir = tempfile::tempdir().unwrap();
+    let extra =
+        format!("[wecom]\ntoken = \"{WECOM_TOKEN}\"\nencoding_aes_key = \"{WECOM_AES_KEY}\"\n");
+    let ackbot = Ackbot::start(dir.path(), &config_in(dir.path(), &extra).await, &[]).await;
+    let secrets = [
+        "5ec4e7516e47a70e",
+        "n0nce7713",
+        "ECH0STR99",
+        "C1PHERTEXT42",
+        "T0KEN5ecret",
+    ];
+    let [sig, nonce, echo, cipher, token] = secrets;
+    let query = format!("msg_signature={sig}&timestamp=1700000000&nonce={nonce}");
+    for path in ["/wecom/callback", "//wecom/callback", "/wecom//callback"] {
+        let res = ackbot
+            .client
+            .get(ackbot.url(&format!("{path}?{query}&echostr={echo}")))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_client_error(), "{path}");
+        let res = ackbot
+            .client
+            .post(ackbot.url(&format!("{path}?{query}")))
+            .body(format!(
+                "<xml><Encrypt><![CDATA[{cipher}]]></Encrypt></xml>"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_client_error(), "{path}");
+        let text = res.text().await.unwrap();
+        for s in secrets {
+            assert!(!text.contains(s), "{path}: {text}");
+        }
+    }
+    for path in [
+        format!("/a/{token}"),
+        format!("/%61/{token}"),
+        format!("//a/{token}"),
+        format!("/a//{token}?x=1"),
+    ] {
+        for method in [
+            reqwest::Method::GET,
+            reqwest::Method::POST,
+            reqwest::Method::PUT,
+        ] {
+            let res = ackbot
+                .client
+                .request(method, ackbot.url(&path))
+                .send()
+                .await
+                .unwrap();
+            let text = res.text().await.unwrap();
+            assert!(!text.contains(token), "{path}: {text}");
+        }
+    }
+    let log = ackbot.log();
+    assert!(
+        log.contains("request refused"),
+        "refusals are logged:\n{log}"
+    );
+    for s in secrets {
+        assert!(!log.contains(s), "`{s}` in the log:\n{log}");
+    }
+}
