@@ -22,7 +22,10 @@
 # Environment: BIN (another ackbot build; default target/release/ackbot), PG_URL, PORT (18454), CONNS, WORKERS_LIST ("default" = one per core, or
 # numbers), WARMUP, DURATION, FILL, CLIENT_THREADS (2), PHASES ("unique,refold";
 # add "nostore" for the diagnostic phase without the store, see bench/README.md). Client and server share
-# the machine's cores; run it on an otherwise idle machine.
+# the machine's cores; run it on an otherwise idle machine. SILENCES=500 first
+# creates that many active regex silences (`bench=~"\w{20}N"`), to compare
+# with SILENCES=0 (the default); each rate phase is followed by 20 timed reads
+# of GET /api/v1/alerts?limit=100 (RESULT kind=reads).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -126,6 +129,31 @@ gen() {
         --threads "$CLIENT_THREADS" --server-pid "$server_pid" "$@"
 }
 
+# add_silences: SILENCES (default 0) active regex silences, of a pattern that
+# costs milliseconds to compile (`\w{20}`), none matching the alerts.
+add_silences() {
+    local i
+    for ((i = 0; i < ${SILENCES:-0}; i++)); do
+        curl -fsS --cacert "$tmp/certs/server.crt" -H "Authorization: Bearer $TOKEN" \
+            -H 'Content-Type: application/json' \
+            -d "{\"matchers\": [\"bench=~\\\"\\\\w{20}$i\\\"\"], \"duration\": \"2h\"}" \
+            "https://127.0.0.1:$PORT/api/v1/silences" >/dev/null
+    done
+    [[ "${SILENCES:-0}" == 0 ]] || echo "        $SILENCES regex silences active"
+}
+
+# time_reads: 20 reads of GET /api/v1/alerts?limit=100 after the rate phases.
+time_reads() {
+    local started ended
+    started="$(date +%s%N)"
+    for _ in $(seq 1 20); do
+        curl -fsS --cacert "$tmp/certs/server.crt" -H "Authorization: Bearer $TOKEN" \
+            "https://127.0.0.1:$PORT/api/v1/alerts?limit=100" >/dev/null
+    done
+    ended="$(date +%s%N)"
+    echo "RESULT kind=reads ms_per_read=$(((ended - started) / 20000000)) silences=${SILENCES:-0}" | tee -a "$results"
+}
+
 results="$tmp/results"
 : >"$results"
 if [[ -n "$PG_URL" ]]; then
@@ -146,8 +174,10 @@ for workers in $WORKERS_LIST; do
     for c in $CONNS; do
         echo "== workers = $workers: rate, $c connections"
         start_server "$workers"
+        add_silences
         gen --tag "$workers" rate --connections "$c" --warmup "$WARMUP" --duration "$DURATION" --phases "$PHASES" |
             tee -a "$results" || status=1
+        time_reads
         stop_server
     done
 done

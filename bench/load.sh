@@ -8,7 +8,9 @@
 #
 # Extra arguments go to the load generator (see `--help` of the example).
 # Environment: PORT (default 18443), WORKERS (server.workers; default: one per
-# core), REPLAY_CAPACITY (server.replay_cache_capacity; default 5000000).
+# core), REPLAY_CAPACITY (server.replay_cache_capacity; default 5000000), BIN
+# (another ackbot build to measure, e.g. the previous release; default
+# target/release/ackbot). The database lives in the run's temporary directory.
 # Client and server share the machine's cores; that is part of what is measured.
 set -euo pipefail
 
@@ -41,9 +43,9 @@ trap cleanup EXIT
     echo "listen = \"127.0.0.1:$PORT\""
     echo "generated_cert_dir = \"$tmp/certs\""
     if [[ -n "${WORKERS:-}" ]]; then echo "workers = $WORKERS"; fi
-    # Every accepted callback stays in the replay cache for 24 h. A default run
-    # accepts over a million, more than the default capacity (1 000 000), after
-    # which the server rightly answers 503; size the cache for the benchmark.
+    # Every accepted callback stays in the replay memory for 24 h. A long run
+    # can accept more than the default capacity (1 000 000 per namespace),
+    # after which the server rightly answers 503; size it for the benchmark.
     echo "replay_cache_capacity = ${REPLAY_CAPACITY:-5000000}"
     echo
     echo '[storage]'
@@ -55,7 +57,7 @@ trap cleanup EXIT
 } >"$tmp/ackbot.toml"
 
 echo "== starting target/release/ackbot serve on 127.0.0.1:$PORT (RUST_LOG=warn)"
-RUST_LOG=warn ./target/release/ackbot serve --config "$tmp/ackbot.toml" >"$tmp/server.log" 2>&1 &
+RUST_LOG=warn "${BIN:-./target/release/ackbot}" serve --config "$tmp/ackbot.toml" >"$tmp/server.log" 2>&1 &
 server_pid=$!
 
 # Wait for the listener (the certificate is generated on first start).

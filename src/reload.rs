@@ -158,6 +158,19 @@ fn restart_only(old: &Config, new: &Config) -> Vec<&'static str> {
         "server.max_ingest_body_bytes",
         o.max_ingest_body_bytes == n.max_ingest_body_bytes,
     );
+    check("server.body_timeout", o.body_timeout == n.body_timeout);
+    check(
+        "server.header_timeout",
+        o.header_timeout == n.header_timeout,
+    );
+    check(
+        "server.max_connections",
+        o.max_connections == n.max_connections,
+    );
+    check(
+        "server.max_requests_per_peer",
+        o.max_requests_per_peer == n.max_requests_per_peer,
+    );
     check(
         "server.replay_cache_capacity",
         o.replay_cache_capacity == n.replay_cache_capacity,

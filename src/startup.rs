@@ -73,6 +73,8 @@ struct Running {
     /// How long in-flight sends may take when stopping.
     send_timeout: Duration,
     reloader: web::Data<Reloader>,
+    /// Flushed when stopping.
+    replay: Arc<crate::replay::ReplayMemory>,
 }
 
 impl Application {
@@ -147,13 +149,24 @@ impl Application {
         let port = listener.local_addr()?.port();
         warn_about_weak_settings(&config);
 
-        let replay = crate::replay::ReplayMemory::spawn(
+        let replay = crate::replay::ReplayMemory::start(
             store.clone(),
             config.server.replay_cache_capacity,
             &tasks,
-        );
-        let inbound = web::Data::new(Inbound::from_config(&config, handler, replay));
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the replay memory: {e}"))?;
+        let inbound = web::Data::new(Inbound::from_config(&config, handler, replay.clone()));
         let limit = web::Data::new(BodyLimit(config.server.max_body_bytes));
+        let body_timeout = web::Data::new(inbound::BodyTimeout(config.server.body_timeout));
+        let peers = web::Data::new(inbound::peers::Peers::new(
+            config.server.max_requests_per_peer,
+        ));
+        let workers = config
+            .server
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let max_connections = connection_cap(config.server.max_connections);
         let ingest_limit = config.server.max_ingest_body_bytes;
         let tokens = web::Data::new(ApiTokens::new(config.api.tokens.clone()));
         let link_pages = web::Data::new(crate::inbound::links::LinkPages::from_config(&config));
@@ -175,13 +188,16 @@ impl Application {
         ));
         let store_data = api::store_data(store.clone());
         let (app_life, app_reloader) = (life.clone(), reloader.clone());
-        let mut server = HttpServer::new(move || {
+        let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(inbound::peers::limit))
                 .wrap(from_fn(health::track))
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(TracingLogger::<telemetry::RedactedRootSpan>::new())
                 .app_data(inbound.clone())
                 .app_data(limit.clone())
+                .app_data(body_timeout.clone())
+                .app_data(peers.clone())
                 .app_data(tokens.clone())
                 .app_data(link_pages.clone())
                 .app_data(store_data.clone())
@@ -193,10 +209,14 @@ impl Application {
         // Stops are ours (`serve_until_signalled`, `stop`): they close idle
         // keep-alive connections at once instead of waiting for them.
         .disable_signals()
-        .shutdown_timeout(DRAIN_LIMIT.as_secs());
-        if let Some(workers) = config.server.workers {
-            server = server.workers(workers);
-        }
+        .shutdown_timeout(DRAIN_LIMIT.as_secs())
+        // Slow clients: headers within this, bodies within `body_timeout`
+        // (`inbound::body`), at most this many connections in all (actix
+        // counts per worker), at most `max_requests_per_peer` busy per
+        // address (`inbound::peers`).
+        .client_request_timeout(config.server.header_timeout)
+        .max_connections(max_connections.div_ceil(workers))
+        .workers(workers);
         let https = !config.server.insecure_http;
         let server = if https {
             let (tls_config, origin) = tls::server_config(&config.server)?;
@@ -234,6 +254,7 @@ impl Application {
                 delivery_task,
                 stop_delivery,
                 reloader,
+                replay,
             },
             server,
         })
@@ -337,6 +358,14 @@ impl Running {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         handle.stop(false).await;
+        // No callback comes in any more: what the replay memory accepted is
+        // written before the process goes.
+        if tokio::time::timeout(Duration::from_secs(5), self.replay.flush())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the replay memory could not be written in time");
+        }
         let mut delivery_task = self.delivery_task;
         let bound = self.send_timeout + Duration::from_secs(1);
         if tokio::time::timeout(bound, &mut delivery_task)
@@ -362,6 +391,23 @@ impl Running {
             "ackbot stopped"
         );
     }
+}
+
+/// The connections the server may hold: `wanted`, within the file
+/// descriptors the process may open (raised to the hard limit first), with
+/// room left for storage, outbound sends and logs.
+fn connection_cap(wanted: usize) -> usize {
+    const RESERVE: u64 = 256;
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+    let room = usize::try_from(limit.saturating_sub(RESERVE).max(16)).unwrap_or(usize::MAX);
+    if wanted > room {
+        tracing::warn!(
+            max_connections = wanted,
+            open_files_limit = limit,
+            "server.max_connections is above what the open-files limit leaves; using {room}"
+        );
+    }
+    wanted.min(room)
 }
 
 /// The next signal, or never when signals are not handled.

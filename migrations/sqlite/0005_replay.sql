@@ -1,11 +1,12 @@
--- Replay memory shared by restarts and replicas: every accepted callback's
--- identity (SHA-256 of its namespace and key) until a replay of it would be
--- refused by its timestamp window anyway. Pruned when expired.
-CREATE TABLE replay_ids (
-    key        BLOB PRIMARY KEY,
+-- Replay memory across restarts. SQLite serves one ackbot process, whose
+-- memory holds every unexpired callback id and decides; this is its log
+-- (SHA-256 of namespace and key, until when), appended in arrival order so
+-- that a write touches the table's last pages only, read back at start-up
+-- and pruned when expired.
+CREATE TABLE replay_log (
+    key        BLOB NOT NULL,
     namespace  TEXT NOT NULL,
     -- Unix seconds.
     expires_at INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX replay_ids_expiry ON replay_ids (expires_at);
-CREATE INDEX replay_ids_namespace ON replay_ids (namespace);
+);
+CREATE INDEX replay_log_expiry ON replay_log (expires_at);

@@ -18,12 +18,14 @@ use crate::interaction::{
 use crate::outbound::cards::{self, Item, Message};
 use crate::store::{Actor, AlertRecord};
 
-/// Who may act, per platform (empty: anyone in a chat the bot is in).
+/// Who may act, per platform (empty: anyone in a chat the bot is in), and
+/// whether silences need to be on the list (`[alerts] chat_silences`).
 #[derive(Debug, Clone, Default)]
 pub struct Allowed {
     pub feishu: Vec<String>,
     pub dingtalk: Vec<String>,
     pub wecom: Vec<String>,
+    pub silences_by_anyone: bool,
 }
 
 impl Allowed {
@@ -44,17 +46,39 @@ impl Allowed {
                 .as_ref()
                 .map(|w| w.allowed_users.clone())
                 .unwrap_or_default(),
+            silences_by_anyone: config.alerts.chat_silences == crate::config::ChatSilences::Anyone,
+        }
+    }
+
+    fn list(&self, who: &crate::interaction::Actor) -> &[String] {
+        match who.platform {
+            Platform::Feishu => &self.feishu,
+            Platform::DingTalk => &self.dingtalk,
+            Platform::WeCom => &self.wecom,
         }
     }
 
     fn permits(&self, who: &crate::interaction::Actor) -> bool {
-        let list = match who.platform {
-            Platform::Feishu => &self.feishu,
-            Platform::DingTalk => &self.dingtalk,
-            Platform::WeCom => &self.wecom,
-        };
+        let list = self.list(who);
         list.is_empty() || list.iter().any(|u| u == &who.id)
     }
+
+    /// A silence hides alerts from everyone for up to 90 days: by default
+    /// only the people on the list may create one from chat.
+    fn permits_silence(&self, who: &crate::interaction::Actor) -> bool {
+        if self.silences_by_anyone {
+            return self.permits(who);
+        }
+        self.list(who).iter().any(|u| u == &who.id)
+    }
+}
+
+fn silence_refusal(who: &crate::interaction::Actor) -> String {
+    format!(
+        "You may not create silences from chat: ask an admin to add your id ({}) to [{}] allowed_users (or to set [alerts] chat_silences = \"anyone\").",
+        who.id,
+        via(who.platform)
+    )
 }
 
 pub struct ChatOps {
@@ -155,6 +179,12 @@ impl InteractionHandler for ChatOps {
             };
         };
         let act = match Act::from_value(name, value.get("duration_s")) {
+            Ok(Act::Silence(_)) if !self.allowed.load().permits_silence(who) => {
+                Err(silence_refusal(who))
+            }
+            other => other,
+        };
+        let act = match act {
             Ok(act) => act,
             Err(why) => {
                 return CardReply {
@@ -207,6 +237,11 @@ impl InteractionHandler for ChatOps {
         );
         if acting && !self.allowed.load().permits(who) {
             return Some(ChatReply { text: refusal(who) });
+        }
+        if matches!(command, Command::Silence { .. }) && !self.allowed.load().permits_silence(who) {
+            return Some(ChatReply {
+                text: silence_refusal(who),
+            });
         }
         let now = Utc::now();
         let actor = actor(who);

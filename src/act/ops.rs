@@ -211,9 +211,14 @@ impl Ops {
             Ok(s) => s,
             Err(e) => return Ok(Done::Refused(e.to_string())),
         };
-        self.store
+        match self
+            .store
             .create_silence(&silence, Some((id, actor)), link, now)
-            .await?;
+            .await
+        {
+            Err(StoreError::Limit(why)) => return Ok(Done::Refused(why)),
+            other => other?,
+        };
         Ok(match self.store.get(id).await? {
             Some(r) => Done::Changed(r),
             None => Done::NotFound(id.to_string()),
@@ -230,7 +235,10 @@ impl Ops {
     ) -> Result<Result<SilenceRecord, String>, StoreError> {
         let comment = format!("from {}", actor.via);
         match NewSilence::new(matchers, now, now + duration, actor.name(), &comment, now) {
-            Ok(s) => Ok(Ok(self.store.create_silence(&s, None, None, now).await?)),
+            Ok(s) => match self.store.create_silence(&s, None, None, now).await {
+                Err(StoreError::Limit(why)) => Ok(Err(why)),
+                other => Ok(Ok(other?)),
+            },
             Err(e) => Ok(Err(e.to_string())),
         }
     }

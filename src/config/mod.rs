@@ -109,6 +109,21 @@ pub struct ServerConfig {
     /// Unexpired callback ids each replay namespace may hold before its new
     /// callbacks are answered 503 (also the in-process front's size).
     pub replay_cache_capacity: usize,
+    /// How long a client may take to send a request body, from its first
+    /// byte to its last; slower ones get 408 and are closed.
+    #[serde(with = "duration")]
+    pub body_timeout: Duration,
+    /// How long a client may take to send a request's headers (and how long
+    /// an idle keep-alive connection stays open).
+    #[serde(with = "duration")]
+    pub header_timeout: Duration,
+    /// Connections open at once, all clients together; more wait to be
+    /// accepted. Kept under the process's file descriptor limit.
+    pub max_connections: usize,
+    /// Requests in progress at once from one IP address (a slow client
+    /// holds one while it trickles its body); more are answered 503 and
+    /// their connections closed at once. Health checks are not counted.
+    pub max_requests_per_peer: usize,
 }
 
 impl Default for ServerConfig {
@@ -124,6 +139,10 @@ impl Default for ServerConfig {
             max_ingest_body_bytes: 32 * 1024 * 1024,
             workers: None,
             replay_cache_capacity: 1_000_000,
+            body_timeout: Duration::from_secs(15),
+            header_timeout: Duration::from_secs(5),
+            max_connections: 10_000,
+            max_requests_per_peer: 256,
         }
     }
 }
@@ -183,12 +202,28 @@ pub struct AlertsConfig {
     /// it, the next firing occurrence takes the ack back and pages again.
     #[serde(with = "duration")]
     pub ack_ttl: Duration,
+    /// Who may create silences from chat (buttons and `silence` commands):
+    /// `allowed` (default), only the people in the platform's
+    /// `allowed_users`; `anyone`, whoever may act.
+    pub chat_silences: ChatSilences,
+}
+
+/// [`AlertsConfig::chat_silences`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatSilences {
+    /// Only users listed in `allowed_users` (nobody, when it is empty).
+    #[default]
+    Allowed,
+    /// Anyone who may act on alerts from chat.
+    Anyone,
 }
 
 impl Default for AlertsConfig {
     fn default() -> Self {
         Self {
             ack_ttl: Duration::from_secs(8 * 3600),
+            chat_silences: ChatSilences::Allowed,
         }
     }
 }
@@ -477,6 +512,24 @@ impl Config {
         }
         if s.workers == Some(0) {
             return Err(invalid("server.workers", "must be at least 1"));
+        }
+        if !(Duration::from_secs(1)..=Duration::from_secs(300)).contains(&s.body_timeout) {
+            return Err(invalid("server.body_timeout", "must be between 1s and 5m"));
+        }
+        if !(Duration::from_secs(1)..=Duration::from_secs(300)).contains(&s.header_timeout) {
+            return Err(invalid(
+                "server.header_timeout",
+                "must be between 1s and 5m",
+            ));
+        }
+        if s.max_connections < 16 {
+            return Err(invalid("server.max_connections", "must be at least 16"));
+        }
+        if s.max_requests_per_peer == 0 {
+            return Err(invalid(
+                "server.max_requests_per_peer",
+                "must be at least 1",
+            ));
         }
         if s.replay_cache_capacity < 1000 {
             return Err(invalid(

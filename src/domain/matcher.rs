@@ -204,7 +204,33 @@ fn build(name: String, op: MatchOp, value: String) -> Result<Matcher, BuildError
     })
 }
 
+/// Compiled regexes by pattern, shared by every matcher: silences are read
+/// from the store on every ingest commit and every alert read, and
+/// compiling `\w{20}` each time cost milliseconds per silence. A pattern
+/// is its own key, so a changed silence needs no invalidation; the map is
+/// bounded by [`REGEX_CACHE`] entries (cleared when full).
+static COMPILED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Regex>>> =
+    std::sync::LazyLock::new(Default::default);
+/// Patterns the cache keeps: more than the active silences may hold
+/// ([`super::silence::MAX_ACTIVE_SILENCES`] × their regex matchers is the
+/// worst case, and a full cache only costs compiling again).
+const REGEX_CACHE: usize = 4096;
+
 fn compile(pattern: &str) -> Result<Regex, String> {
+    let cache = || COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(re) = cache().get(pattern) {
+        return Ok(re.clone());
+    }
+    let re = compile_uncached(pattern)?;
+    let mut cache = cache();
+    if cache.len() >= REGEX_CACHE {
+        cache.clear();
+    }
+    cache.insert(pattern.to_string(), re.clone());
+    Ok(re)
+}
+
+fn compile_uncached(pattern: &str) -> Result<Regex, String> {
     RegexBuilder::new(&format!("^(?:{pattern})$"))
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)

@@ -11,6 +11,11 @@ use super::{DomainError, Labels, Matcher, Severity, labels::truncate};
 
 pub const MAX_COMMENT_LEN: usize = 1024;
 pub const MAX_AUTHOR_LEN: usize = 128;
+/// Matchers one silence may have (Alertmanager's own silences rarely have
+/// more than a handful).
+pub const MAX_MATCHERS: usize = 16;
+/// Silences in force or pending at once; creating another is refused.
+pub const MAX_ACTIVE_SILENCES: usize = 1000;
 /// The longest silence: longer ones are forgotten, not silences.
 pub const MAX_SILENCE: Duration = Duration::days(90);
 /// The label through which a silence targets one alert.
@@ -39,6 +44,12 @@ impl NewSilence {
             return Err(DomainError::new(
                 "matchers",
                 "at least one matcher is required",
+            ));
+        }
+        if matchers.len() > MAX_MATCHERS {
+            return Err(DomainError::new(
+                "matchers",
+                format!("a silence may have at most {MAX_MATCHERS} matchers"),
             ));
         }
         if super::matcher::match_unlabelled(&matchers) {

@@ -53,7 +53,17 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     #[error("storage is unavailable; retry later")]
-    Storage(#[from] StoreError),
+    Storage(StoreError),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // A bound (too many silences): the caller can act on it.
+            StoreError::Limit(why) => Self::Conflict(why),
+            e => Self::Storage(e),
+        }
+    }
 }
 
 impl ApiError {

@@ -18,6 +18,12 @@ use super::error::InboundError;
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
+/// How long the whole body may take to arrive (`server.body_timeout`),
+/// registered as app data by `startup`: a client that trickles its body
+/// holds a connection only this long.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub std::time::Duration);
+
 pub struct RawBody(pub Bytes);
 
 impl FromRequest for RawBody {
@@ -33,6 +39,9 @@ impl FromRequest for RawBody {
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
+        let timeout = req
+            .app_data::<web::Data<BodyTimeout>>()
+            .map_or(std::time::Duration::from_secs(15), |t| t.0);
         let mut payload = payload.take();
         Box::pin(async move {
             if declared.is_some_and(|n| n > limit) {
@@ -41,14 +50,20 @@ impl FromRequest for RawBody {
             // Grown as bytes arrive beyond the first MiB: a large declared
             // length alone does not reserve memory.
             let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(limit).min(1 << 20));
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk
-                    .map_err(|e| InboundError::BadRequest(format!("cannot read body: {e}")))?;
-                if buf.len() + chunk.len() > limit {
-                    return Err(InboundError::PayloadTooLarge { limit });
+            let read = async {
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk
+                        .map_err(|e| InboundError::BadRequest(format!("cannot read body: {e}")))?;
+                    if buf.len() + chunk.len() > limit {
+                        return Err(InboundError::PayloadTooLarge { limit });
+                    }
+                    buf.extend_from_slice(&chunk);
                 }
-                buf.extend_from_slice(&chunk);
-            }
+                Ok(())
+            };
+            tokio::time::timeout(timeout, read)
+                .await
+                .map_err(|_| InboundError::BodyTimeout { timeout })??;
             Ok(RawBody(buf.freeze()))
         })
     }

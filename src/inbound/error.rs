@@ -26,6 +26,10 @@ pub enum InboundError {
     },
     #[error("the server is busy; retry later")]
     Busy,
+    #[error("the request body did not arrive within {} s", timeout.as_secs())]
+    BodyTimeout { timeout: std::time::Duration },
+    #[error("too many connections from this address; retry later")]
+    TooManyConnections,
 }
 
 #[derive(Serialize)]
@@ -43,6 +47,8 @@ impl InboundError {
             Self::Replay => "replay",
             Self::NotConfigured { .. } => "not_configured",
             Self::Busy => "busy",
+            Self::BodyTimeout { .. } => "body_timeout",
+            Self::TooManyConnections => "too_many_connections",
         }
     }
 
@@ -61,13 +67,19 @@ impl ResponseError for InboundError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Replay => StatusCode::FORBIDDEN,
             Self::NotConfigured { .. } => StatusCode::NOT_FOUND,
-            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy | Self::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         // tracing-actix-web logs the refusal (message, status, request id) once.
-        HttpResponse::build(self.status_code()).json(ErrorBody {
+        let mut res = HttpResponse::build(self.status_code());
+        if matches!(self, Self::BodyTimeout { .. } | Self::TooManyConnections) {
+            // The rest of the body is not read: the connection cannot go on.
+            res.force_close();
+        }
+        res.json(ErrorBody {
             error: self.code(),
             message: self.to_string(),
         })

@@ -10,6 +10,7 @@ pub mod error;
 pub mod feishu;
 pub mod health;
 pub mod links;
+pub mod peers;
 pub mod reload;
 pub mod wecom;
 
@@ -19,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actix_web::HttpRequest;
 use arc_swap::ArcSwapOption;
 
-pub use body::{BodyLimit, RawBody};
+pub use body::{BodyLimit, BodyTimeout, RawBody};
 pub use error::InboundError;
 
 use crate::config::Config;

@@ -36,6 +36,9 @@ pub enum StoreError {
     /// A bug (a panic while writing); the request failed, nothing was stored.
     #[error("internal error while storing: {0}")]
     Internal(String),
+    /// A bound was reached (too many active silences); nothing was changed.
+    #[error("{0}")]
+    Limit(String),
     /// The signed link was used already (nothing was changed).
     #[error("this link was already used")]
     LinkUsed,
@@ -413,12 +416,21 @@ pub trait Store: Send + Sync + 'static {
     /// Decides with `engine` (routes, aggregation, ack TTL) from the next
     /// transaction on (a config reload).
     fn set_engine(&self, engine: Engine);
-    /// Records callback identities in the shared replay memory, one
-    /// statement for the batch: `true` for each one not already there
-    /// unexpired (recorded now, act on it), `false` for a replay. Keys must
-    /// be distinct within a batch. Durable against a process crash; on
-    /// SQLite not fsynced at once (see `replay.rs`).
+    /// Whether several processes share this store's replay memory
+    /// (PostgreSQL). Then [`Store::remember`] decides which callbacks are
+    /// new. Otherwise (SQLite, one process) that process's memory decides,
+    /// and the store keeps its log for restarts ([`Store::load_replay`]).
+    fn shared_replay(&self) -> bool;
+    /// Records callback identities, one statement for the batch, and says
+    /// for each whether it was new. Shared: `false` when the store already
+    /// holds it unexpired (another replica, or before a restart, accepted
+    /// it); keys must be distinct within a batch. Not shared: appended to
+    /// the log, all `true`. Durable against a crash of the process; not
+    /// waiting for an fsync (see `replay.rs`).
     async fn remember(&self, ids: &[ReplayId], now_secs: i64) -> Result<Vec<bool>, StoreError>;
+    /// The unexpired identities of the log (not shared), for start-up; a
+    /// shared store returns none (it answers [`Store::remember`] itself).
+    async fn load_replay(&self, now_secs: i64) -> Result<Vec<ReplayId>, StoreError>;
     /// Deletes at most `batch` replay ids expired by `now_secs`, and
     /// returns how many it deleted and how many unexpired ids each
     /// namespace holds.
@@ -436,7 +448,7 @@ pub trait Store: Send + Sync + 'static {
 pub struct ReplayId {
     /// SHA-256 of the namespace and the key.
     pub key: [u8; 32],
-    pub namespace: &'static str,
+    pub namespace: std::borrow::Cow<'static, str>,
     /// Unix seconds.
     pub expires_at: i64,
 }

@@ -55,6 +55,9 @@ impl Dialect for Postgres {
     const RELAXED: (&'static str, &'static str) =
         ("SET synchronous_commit = off", "RESET synchronous_commit");
 
+    /// Replicas: the unique key decides.
+    const SHARED_REPLAY: bool = true;
+
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }

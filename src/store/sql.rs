@@ -54,6 +54,10 @@ pub trait Dialect: Database {
     /// the process, not of the machine), so that it stays cheap.
     const RELAXED: (&'static str, &'static str);
 
+    /// Whether replicas share the replay memory ([`Store::shared_replay`]):
+    /// `replay_ids` with a unique key, else the append-only `replay_log`.
+    const SHARED_REPLAY: bool;
+
     /// Rows an `INSERT`/`UPDATE` changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
 
@@ -672,6 +676,13 @@ pub struct KeyRow {
 }
 
 #[derive(sqlx::FromRow)]
+pub struct ReplayRow {
+    key: Vec<u8>,
+    namespace: String,
+    expires_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
 pub struct NamespaceRow {
     namespace: String,
     n: i64,
@@ -713,6 +724,7 @@ where
     for<'r> RetryRow: FromRow<'r, DB::Row>,
     for<'r> KeyRow: FromRow<'r, DB::Row>,
     for<'r> NamespaceRow: FromRow<'r, DB::Row>,
+    for<'r> ReplayRow: FromRow<'r, DB::Row>,
     for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
 {
     async fn ingest(
@@ -880,6 +892,18 @@ where
         let mut tx = self.writer.begin().await?;
         if let Some(link) = link {
             Self::use_link(&mut tx, link, now).await?;
+        }
+        let active: WaitRow = sqlx::query_as(&DB::sql(
+            "SELECT COUNT(*) AS wait FROM silences WHERE ends_at > ? AND expired_at IS NULL",
+        ))
+        .bind(to_ms(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        if active.wait >= crate::domain::silence::MAX_ACTIVE_SILENCES as i64 {
+            return Err(StoreError::Limit(format!(
+                "there are already {} silences in force or pending, the most ackbot keeps; end some first",
+                active.wait
+            )));
         }
         let sql = DB::sql(
             "INSERT INTO silences (id, matchers, starts_at, ends_at, created_by, comment, created_at) \
@@ -1291,6 +1315,10 @@ where
         self.engine.store(Arc::new(engine));
     }
 
+    fn shared_replay(&self) -> bool {
+        DB::SHARED_REPLAY
+    }
+
     async fn remember(
         &self,
         ids: &[super::ReplayId],
@@ -1301,13 +1329,20 @@ where
         sqlx::query(DB::RELAXED.0).execute(&mut *conn).await?;
         let mut result = Ok(());
         for chunk in ids.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO replay_ids (key, namespace, expires_at) VALUES {} \
-                 ON CONFLICT (key) DO UPDATE SET namespace = excluded.namespace, \
-                 expires_at = excluded.expires_at WHERE replay_ids.expires_at <= ? \
-                 RETURNING key",
-                tuples(chunk.len(), 3)
-            );
+            let sql = if DB::SHARED_REPLAY {
+                format!(
+                    "INSERT INTO replay_ids (key, namespace, expires_at) VALUES {} \
+                     ON CONFLICT (key) DO UPDATE SET namespace = excluded.namespace, \
+                     expires_at = excluded.expires_at WHERE replay_ids.expires_at <= ? \
+                     RETURNING key",
+                    tuples(chunk.len(), 3)
+                )
+            } else {
+                format!(
+                    "INSERT INTO replay_log (key, namespace, expires_at) VALUES {}",
+                    tuples(chunk.len(), 3)
+                )
+            };
             let sql = DB::sql(&sql);
             let mut args = DB::Arguments::default();
             for id in chunk {
@@ -1315,16 +1350,21 @@ where
                 bind(&mut args, id.namespace.to_string())?;
                 bind(&mut args, id.expires_at)?;
             }
-            bind(&mut args, now_secs)?;
-            match sqlx::query_as_with::<_, KeyRow, _>(&sql, args)
-                .fetch_all(&mut *conn)
-                .await
-            {
-                Ok(rows) => first.extend(rows.into_iter().map(|r| r.key)),
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
+            let done = if DB::SHARED_REPLAY {
+                bind(&mut args, now_secs)?;
+                sqlx::query_as_with::<_, KeyRow, _>(&sql, args)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map(|rows| first.extend(rows.into_iter().map(|r| r.key)))
+            } else {
+                sqlx::query_with(&sql, args)
+                    .execute(&mut *conn)
+                    .await
+                    .map(|_| ())
+            };
+            if let Err(e) = done {
+                result = Err(e);
+                break;
             }
         }
         if sqlx::query(DB::RELAXED.1)
@@ -1336,7 +1376,35 @@ where
             conn.close_on_drop();
         }
         result?;
+        if !DB::SHARED_REPLAY {
+            return Ok(vec![true; ids.len()]);
+        }
         Ok(ids.iter().map(|id| first.contains(&id.key[..])).collect())
+    }
+
+    async fn load_replay(&self, now_secs: i64) -> Result<Vec<super::ReplayId>, StoreError> {
+        if DB::SHARED_REPLAY {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<ReplayRow> = sqlx::query_as(&DB::sql(
+            "SELECT key, namespace, expires_at FROM replay_log WHERE expires_at > ?",
+        ))
+        .bind(now_secs)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let key: [u8; 32] = r
+                    .key
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("replay id of the wrong length".into()))?;
+                Ok(super::ReplayId {
+                    key,
+                    namespace: r.namespace.into(),
+                    expires_at: r.expires_at,
+                })
+            })
+            .collect()
     }
 
     async fn prune_replay(
@@ -1344,19 +1412,27 @@ where
         now_secs: i64,
         batch: u32,
     ) -> Result<(u64, Vec<(String, u64)>), StoreError> {
-        let done = sqlx::query(&DB::sql(
-            "DELETE FROM replay_ids WHERE key IN \
-             (SELECT key FROM replay_ids WHERE expires_at <= ? LIMIT ?)",
-        ))
-        .bind(now_secs)
-        .bind(i64::from(batch))
-        .execute(&self.writer)
-        .await?;
-        let counts: Vec<NamespaceRow> = sqlx::query_as(&DB::sql(
-            "SELECT namespace, COUNT(*) AS n FROM replay_ids GROUP BY namespace",
-        ))
-        .fetch_all(&self.reader)
-        .await?;
+        let (table, key) = if DB::SHARED_REPLAY {
+            ("replay_ids", "key")
+        } else {
+            ("replay_log", "rowid")
+        };
+        let sql = format!(
+            "DELETE FROM {table} WHERE {key} IN \
+             (SELECT {key} FROM {table} WHERE expires_at <= ? LIMIT ?)"
+        );
+        let done = sqlx::query(&DB::sql(&sql))
+            .bind(now_secs)
+            .bind(i64::from(batch))
+            .execute(&self.writer)
+            .await?;
+        let sql = format!(
+            "SELECT namespace, COUNT(*) AS n FROM {table} WHERE expires_at > ? GROUP BY namespace"
+        );
+        let counts: Vec<NamespaceRow> = sqlx::query_as(&DB::sql(&sql))
+            .bind(now_secs)
+            .fetch_all(&self.reader)
+            .await?;
         Ok((
             DB::rows_affected(&done),
             counts

@@ -39,6 +39,9 @@ impl Dialect for Sqlite {
     const RELAXED: (&'static str, &'static str) =
         ("PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL");
 
+    /// One process: its memory decides; the store keeps the log.
+    const SHARED_REPLAY: bool = false;
+
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }

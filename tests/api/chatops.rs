@@ -52,7 +52,7 @@ fn collect_values(v: &Value, out: &mut Vec<Value>) {
     }
 }
 
-async fn click(app: &TestApp, event_id: &str, value: Value) -> Value {
+pub async fn click(app: &TestApp, event_id: &str, value: Value) -> Value {
     let signed = feishu_sign_encrypted(
         &card_action_event(event_id, FEISHU_TOKEN, value),
         FEISHU_ENCRYPT_KEY,
@@ -130,7 +130,12 @@ async fn acknowledge_from_the_feishu_card_updates_state_audit_and_card() {
 #[tokio::test]
 async fn silence_from_the_card_holds_the_next_occurrence_until_it_ends() {
     let mock = MockBot::feishu_app("cli_test", "app-secret-value").await;
-    let app = spawn_app_with(with_feishu_app(&mock)).await;
+    let app = spawn_app_with(|c: &mut Config| {
+        with_feishu_app(&mock)(c);
+        // Silences from chat need the clicker on the list (the default).
+        c.feishu.as_mut().unwrap().allowed_users = vec!["ou_li_lei".into()];
+    })
+    .await;
     let alert = json!({"title": "disk 91%", "severity": "critical", "service": "db"});
     let id = app.post_alert(&alert.clone()).await;
     mock.wait_for(1, WAIT).await;

@@ -3,6 +3,7 @@
 //! Each gets a clear answer and changes nothing.
 
 use ackbot::config::{Config, Secret};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -244,4 +245,190 @@ async fn logs_carry_no_signature_nonce_ciphertext_or_link_token_whatever_the_pat
     for s in secrets {
         assert!(!log.contains(s), "`{s}` in the log:\n{log}");
     }
+}
+
+#[tokio::test]
+async fn silences_from_chat_need_the_allow_list_unless_the_config_opens_them() {
+    let app = spawn_app().await;
+    let id = app.post_alert(&json!({"title": "disk full"})).await;
+    // A card button and a chat command, from people not on any list.
+    let value = json!({"action": "silence_1h", "alert_id": id});
+    let reply = crate::chatops::click(&app, "evt-silence-refused", value).await;
+    assert_eq!(reply["toast"]["type"], "error", "{reply}");
+    let toast = reply["toast"]["content"].as_str().unwrap();
+    assert!(
+        toast.contains("allowed_users") && toast.contains("ou_li_lei"),
+        "{toast}"
+    );
+    let (ts, sign) = dingtalk_headers(now_secs() * 1000, DINGTALK_SECRET);
+    let command = dingtalk_message("msg-silence", "silence env=\"prod\" 1h");
+    let res = app.post_dingtalk(&ts, &sign, &command).await;
+    let text = res.json::<Value>().await.unwrap()["text"]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(text.contains("may not create silences"), "{text}");
+    assert_eq!(
+        app.get_json(&format!("/api/v1/alerts/{id}")).await["state"],
+        "firing"
+    );
+    assert_eq!(
+        app.get_json("/api/v1/silences").await["silences"],
+        json!([])
+    );
+    // Acknowledging is still open to anyone in the chat.
+    let value = json!({"action": "ack", "alert_id": id});
+    let reply = crate::chatops::click(&app, "evt-ack-open", value).await;
+    assert_eq!(reply["toast"]["type"], "success", "{reply}");
+
+    // `chat_silences = "anyone"`: whoever may act may silence.
+    let app = spawn_app_with(|c: &mut Config| {
+        c.alerts.chat_silences = ackbot::config::ChatSilences::Anyone;
+    })
+    .await;
+    let (ts, sign) = dingtalk_headers(now_secs() * 1000, DINGTALK_SECRET);
+    let res = app.post_dingtalk(&ts, &sign, &command).await;
+    let text = res.json::<Value>().await.unwrap()["text"]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(text.contains("Silenced alerts matching"), "{text}");
+}
+
+#[tokio::test]
+async fn silences_are_bounded_in_matchers_and_in_number() {
+    let app = spawn_app().await;
+    let create = |matchers: Vec<String>| {
+        app.api(reqwest::Method::POST, "/api/v1/silences")
+            .json(&json!({"matchers": matchers, "duration": "1h"}))
+            .send()
+    };
+    let many: Vec<String> = (0..17).map(|i| format!("l{i}=\"v\"")).collect();
+    let body = assert_error(create(many).await.unwrap(), 400, "invalid").await;
+    assert!(
+        body["message"].as_str().unwrap().contains("at most 16"),
+        "{body}"
+    );
+    // Up to 1 000 in force.
+    for chunk in (0..1000).collect::<Vec<_>>().chunks(50) {
+        let all = futures_util::future::join_all(
+            chunk
+                .iter()
+                .map(|i| create(vec![format!("team=~\"db{i}|x\"")])),
+        )
+        .await;
+        for res in all {
+            let res = res.unwrap();
+            assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        }
+    }
+    let res = create(vec!["team=\"one-more\"".into()]).await.unwrap();
+    let body = assert_error(res, 409, "conflict").await;
+    assert!(body["message"].as_str().unwrap().contains("1000"), "{body}");
+    // Ending one makes room.
+    let list = app.get_json("/api/v1/silences").await;
+    let first = list["silences"][0]["id"].as_str().unwrap().to_string();
+    let res = app
+        .api(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/silences/{first}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    assert_eq!(
+        create(vec!["team=\"one-more\"".into()])
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    // Alerts are still read and ingested with them all in force.
+    app.post_alert(&json!({"title": "t", "labels": {"team": "ops"}}))
+        .await;
+    assert_eq!(
+        app.get_json("/api/v1/alerts").await["alerts"][0]["state"],
+        "firing"
+    );
+}
+
+#[tokio::test]
+async fn slow_clients_cannot_starve_health_checks_or_genuine_callbacks() {
+    use std::time::{Duration, Instant};
+    let app = spawn_app_with(|c: &mut Config| {
+        c.server.body_timeout = Duration::from_secs(2);
+        c.server.max_requests_per_peer = 128;
+    })
+    .await;
+    // 500 clients from another address, each sending headers and a few
+    // bytes of a body that never ends.
+    let slow = reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(
+                &std::fs::read(app.dir.path().join("certs/server.crt")).unwrap(),
+            )
+            .unwrap(),
+        )
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .http1_only()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let url = app.url("/feishu/events");
+    let clients: Vec<_> = (0..500)
+        .map(|_| {
+            let (slow, url) = (slow.clone(), url.clone());
+            tokio::spawn(async move {
+                let trickle = futures_util::stream::once(async {
+                    Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"{\"encrypt\":"))
+                })
+                .chain(futures_util::stream::pending());
+                slow.post(url)
+                    .header("content-length", "4096")
+                    .body(reqwest::Body::wrap_stream(trickle))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Meanwhile, from here: a health probe and a genuine signed callback.
+    let started = Instant::now();
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let signed = feishu_sign_encrypted(
+        &card_action_event(
+            "evt-during-flood",
+            FEISHU_TOKEN,
+            json!({"action": "ack", "alert_id": "A-1"}),
+        ),
+        FEISHU_ENCRYPT_KEY,
+        now_secs(),
+    );
+    assert_eq!(
+        app.post_feishu("/feishu/events", &signed).await.status(),
+        200
+    );
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(1), "answered in {took:?}");
+    // The slow ones: refused at once over the per-address bound, or cut
+    // at the body deadline.
+    let mut seen = std::collections::BTreeMap::new();
+    for client in clients {
+        let status = tokio::time::timeout(Duration::from_secs(10), client)
+            .await
+            .expect("every slow client is answered or cut within the deadline")
+            .unwrap()
+            .unwrap_or(0);
+        *seen.entry(status).or_insert(0) += 1;
+    }
+    assert!(
+        seen.get(&503).copied().unwrap_or(0) >= 500 - 128,
+        "{seen:?}"
+    );
+    assert!(seen.keys().all(|s| [0, 408, 503].contains(s)), "{seen:?}");
+    assert!(seen.contains_key(&408) || seen.contains_key(&0), "{seen:?}");
 }
