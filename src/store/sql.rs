@@ -66,6 +66,42 @@ pub trait Dialect: Database {
     fn retryable(error: &sqlx::Error) -> bool;
 }
 
+/// How long the silences read for one decision serve the next ones. A
+/// silence created or ended through this process applies at once (the
+/// cache is dropped); one created through another replica within this.
+pub const SILENCE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The silences not yet ended as last read (with their matchers parsed and
+/// their regexes compiled), so that ingest commits and reads do not parse
+/// every silence again: with 500 silences that cost more than the rest.
+#[derive(Default)]
+pub struct SilenceCache {
+    inner: std::sync::Mutex<Option<(std::time::Instant, Arc<Vec<SilenceRecord>>)>>,
+}
+
+impl SilenceCache {
+    fn fresh(&self) -> Option<Arc<Vec<SilenceRecord>>> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < SILENCE_CACHE_TTL)
+            .map(|(_, all)| all.clone())
+    }
+
+    fn keep(&self, all: Vec<SilenceRecord>) -> Arc<Vec<SilenceRecord>> {
+        let all = Arc::new(all);
+        *self.inner.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((std::time::Instant::now(), all.clone()));
+        all
+    }
+
+    /// Drops what was read: silences changed (before the change commits,
+    /// so no read in between can keep the old list).
+    fn forget(&self) {
+        *self.inner.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
 /// Rows per multi-row statement: 24 columns × 500 stays under every
 /// backend's bind limit (SQLite 32 766, PostgreSQL 65 535).
 const CHUNK: usize = 500;
@@ -79,6 +115,8 @@ pub struct SqlStore<DB: Database> {
     /// The rules in force; replaced on a config reload.
     pub(super) engine: Arc<arc_swap::ArcSwap<Engine>>,
     queue: Queue,
+    /// The silences not yet ended, shared with the writer.
+    silences: Arc<SilenceCache>,
     wake: Arc<tokio::sync::Notify>,
     faults: Arc<crate::faults::Faults>,
 }
@@ -114,10 +152,13 @@ where
     ) -> Self {
         let engine = Arc::new(arc_swap::ArcSwap::from_pointee(engine));
         let wake = Arc::new(tokio::sync::Notify::new());
+        let silences = Arc::new(SilenceCache::default());
         let (pool, eng, faults) = (writer.clone(), engine.clone(), background.faults.clone());
+        let cache = silences.clone();
         let commit: writer::Commit = Arc::new(move |batch| {
             let (pool, eng, faults) = (pool.clone(), eng.load_full(), faults.clone());
-            Box::pin(async move { Self::commit(&pool, &eng, &faults, batch).await })
+            let cache = cache.clone();
+            Box::pin(async move { Self::commit(&pool, &eng, &cache, &faults, batch).await })
         });
         let queue = writer::spawn(
             commit,
@@ -130,28 +171,40 @@ where
             reader,
             engine,
             queue,
+            silences,
             wake,
             faults: background.faults,
         }
     }
 
+    /// The silences in force at `now`: from [`SilenceCache`] when it was
+    /// read less than [`SILENCE_CACHE_TTL`] ago, else read again.
     async fn active_silences(
+        cache: &SilenceCache,
         conn: &mut DB::Connection,
         now: DateTime<Utc>,
     ) -> Result<Vec<SilenceRecord>, StoreError> {
-        let now_ms = to_ms(now);
-        let sql = format!(
-            "SELECT {SILENCE_COLUMNS} FROM silences \
-             WHERE starts_at <= ? AND ends_at > ? AND (expired_at IS NULL OR expired_at > ?)"
-        );
-        let sql = DB::sql(&sql);
-        let rows: Vec<SilenceRow> = sqlx::query_as(&sql)
-            .bind(now_ms)
-            .bind(now_ms)
-            .bind(now_ms)
-            .fetch_all(&mut *conn)
-            .await?;
-        rows.iter().map(|r| r.record(now)).collect()
+        let fresh = cache.fresh();
+        let all = match fresh {
+            Some(all) => all,
+            None => {
+                let now_ms = to_ms(now);
+                let sql = format!(
+                    "SELECT {SILENCE_COLUMNS} FROM silences \
+                     WHERE ends_at > ? AND (expired_at IS NULL OR expired_at > ?)"
+                );
+                let sql = DB::sql(&sql);
+                let rows: Vec<SilenceRow> = sqlx::query_as(&sql)
+                    .bind(now_ms)
+                    .bind(now_ms)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let all: Vec<SilenceRecord> =
+                    rows.iter().map(|r| r.record(now)).collect::<Result<_, _>>()?;
+                cache.keep(all)
+            }
+        };
+        Ok(all.iter().filter(|s| s.is_active(now)).cloned().collect())
     }
 
     async fn load_alerts(
@@ -384,6 +437,7 @@ where
     async fn commit(
         pool: &Pool<DB>,
         engine: &Engine,
+        silences: &SilenceCache,
         faults: &crate::faults::Faults,
         batch: &writer::Batch<'_>,
     ) -> Result<Vec<Vec<String>>, StoreError> {
@@ -392,7 +446,7 @@ where
             let result = async {
                 let mut tx = pool.begin().await?;
                 faults.hit("store.plan")?;
-                let ids = Self::ingest_batch(&mut tx, engine, batch).await?;
+                let ids = Self::ingest_batch(&mut tx, engine, silences, batch).await?;
                 tx.commit().await?;
                 Ok(ids)
             }
@@ -413,6 +467,7 @@ where
     pub(super) async fn ingest_batch(
         conn: &mut DB::Connection,
         engine: &Engine,
+        silences: &SilenceCache,
         batch: &[(&[NewAlert], DateTime<Utc>)],
     ) -> Result<Vec<Vec<String>>, StoreError> {
         let routed: Vec<Vec<Routed>> = batch
@@ -431,7 +486,7 @@ where
             .map(|(_, now)| *now)
             .max()
             .unwrap_or_else(Utc::now);
-        let silences = Self::active_silences(conn, latest).await?;
+        let silences = Self::active_silences(silences, conn, latest).await?;
         let mut plan = Plan::new(engine, &silences, loaded, seqs, latest);
         let groups = routed
             .iter()
@@ -587,7 +642,7 @@ where
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut conn = self.reader.acquire().await?;
-        let silences = Self::active_silences(&mut conn, now).await?;
+        let silences = Self::active_silences(&self.silences, &mut conn, now).await?;
         if silences.is_empty() {
             return Ok(());
         }
@@ -815,7 +870,7 @@ where
         let fingerprint = row.fingerprint.clone();
         let engine = self.engine.load_full();
         let routed = Routed::row(&engine, &row)?;
-        let silences = Self::active_silences(&mut tx, now).await?;
+        let silences = Self::active_silences(&self.silences, &mut tx, now).await?;
         let mut plan = Plan::new(&engine, &silences, vec![row], Vec::new(), now);
         Self::load_clocks(&mut tx, &mut plan, routed.group_ids().collect()).await?;
         match plan.action(&fingerprint, &routed, action, actor)? {
@@ -889,6 +944,7 @@ where
             created_at: to_ms(now),
             expired_at: None,
         };
+        self.silences.forget();
         let mut tx = self.writer.begin().await?;
         if let Some(link) = link {
             Self::use_link(&mut tx, link, now).await?;
@@ -938,6 +994,7 @@ where
             self.faults.hit("link.commit")?;
         }
         tx.commit().await?;
+        self.silences.forget();
         if for_alert.is_some() {
             self.wake.notify_one();
         }
@@ -969,6 +1026,7 @@ where
         now: DateTime<Utc>,
     ) -> Result<Option<SilenceRecord>, StoreError> {
         let now_ms = to_ms(now);
+        self.silences.forget();
         let mut tx = self.writer.begin().await?;
         let sql = DB::sql(
             "UPDATE silences SET expired_at = ? WHERE id = ? AND expired_at IS NULL AND ends_at > ?",
@@ -986,6 +1044,7 @@ where
                 .fetch_optional(&mut *tx)
                 .await?;
         tx.commit().await?;
+        self.silences.forget();
         row.map(|r| r.record(now)).transpose()
     }
 
