@@ -245,3 +245,19 @@ pub async fn card(
         "userPrivateData": {"cardParamMap": {"message": message}},
     })))
 }
+
+/// The body parsing of both handlers, after verification, for the fuzz
+/// targets (`fuzz/fuzz_targets/dingtalk.rs`): a robot message and its text,
+/// a card callback and its `content`.
+#[doc(hidden)]
+pub fn parse_bodies(body: &[u8]) {
+    if let Ok(message) = serde_json::from_slice::<RobotMessage>(body) {
+        if let Some(text) = message.text() {
+            let _ = strip_leading_mentions(text);
+        }
+    }
+    if let Ok(callback) = serde_json::from_slice::<CardCallback>(body) {
+        let _ =
+            serde_json::from_str::<serde_json::Value>(callback.content.as_deref().unwrap_or("{}"));
+    }
+}

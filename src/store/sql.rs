@@ -199,8 +199,10 @@ where
                     .bind(now_ms)
                     .fetch_all(&mut *conn)
                     .await?;
-                let all: Vec<SilenceRecord> =
-                    rows.iter().map(|r| r.record(now)).collect::<Result<_, _>>()?;
+                let all: Vec<SilenceRecord> = rows
+                    .iter()
+                    .map(|r| r.record(now))
+                    .collect::<Result<_, _>>()?;
                 cache.keep(all)
             }
         };
