@@ -465,3 +465,95 @@ mod tests {
         assert_eq!(a.request_id.as_deref(), Some("req-9"));
     }
 }
+
+/// No combination of labels, annotations and fields a sender may send can
+/// make ingestion panic: the native API answers Ok or a 400, Alertmanager
+/// and Grafana alerts are always kept (repaired), and what is kept can be
+/// matched against silences and routes (where the 62-label panic was).
+#[cfg(test)]
+mod never_panics {
+    use proptest::collection::btree_map;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use crate::domain::silence::match_labels;
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z_][a-zA-Z0-9_]{0,20}",
+            Just("severity".to_string()),
+            Just("alertname".to_string()),
+            Just("service".to_string()),
+            Just("__fingerprint__".to_string()),
+            any::<String>(),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[a-z]{0,3}",
+            ".{1000,1100}",
+            Just(String::new())
+        ]
+    }
+
+    fn field() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<String>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            Just(json!("critical")),
+            Just(json!("resolved")),
+            Just(json!("2026-01-01T00:00:00Z")),
+            Just(json!("0001-01-01T00:00:00Z")),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        #[test]
+        fn ingestion_keeps_or_refuses_but_never_panics(
+            labels in btree_map(name(), value(), 0..80),
+            annotations in btree_map(name(), value(), 0..80),
+            title in field(), content in field(), severity in field(),
+            status in field(), starts in field(), ends in field(),
+        ) {
+            let native = json!({
+                "title": title, "content": content, "severity": severity,
+                "status": status, "starts_at": starts, "labels": labels,
+                "annotations": annotations,
+            });
+            if let Ok(a) = crate::domain::alert::from_json(native) {
+                let _ = match_labels(&a.labels, a.severity, a.service.as_deref(), &a.title, a.fingerprint.as_str());
+            }
+            for flavor in [super::Flavor::Alertmanager, super::Flavor::Grafana] {
+                let body = json!({
+                    "version": "4", "status": "firing", "receiver": "r", "groupKey": "g",
+                    "alerts": [{"status": status, "labels": labels, "annotations": annotations,
+                                "startsAt": starts, "endsAt": ends, "fingerprint": title}],
+                })
+                .to_string();
+                let raw = super::alerts(body.as_bytes(), flavor).expect("a well-formed group");
+                // Wrong JSON types are the only thing refused (a broken sender).
+                let typed = [&status, &starts, &ends, &title]
+                    .iter()
+                    .all(|v| v.is_string() || v.is_null());
+                for (i, r) in raw.iter().enumerate() {
+                    match super::convert(r, i) {
+                        Ok(a) => {
+                            let _ = match_labels(
+                                &a.labels,
+                                a.severity,
+                                a.service.as_deref(),
+                                &a.title,
+                                a.fingerprint.as_str(),
+                            );
+                        }
+                        Err(e) => prop_assert!(!typed, "refused: {e}"),
+                    }
+                }
+            }
+        }
+    }
+}
