@@ -16,7 +16,7 @@ export RUSTC_BOOTSTRAP=1
 each="${SECONDS_EACH:-10}"
 profile=(--dev)
 [[ -n "${RELEASE:-}" ]] && profile=()
-if ! command -v cargo-fuzz >/dev/null; then
+if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "installing cargo-fuzz"
     cargo install cargo-fuzz --locked --version 0.13.2 --quiet
 fi
