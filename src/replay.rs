@@ -266,6 +266,7 @@ impl ReplayMemory {
 /// The group-commit writer: every identity waiting goes into one statement;
 /// with `linger`, it first waits that long for more.
 async fn write(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, linger: Option<Duration>) {
+    let shared = store.shared_replay();
     while let Some(first) = rx.recv().await {
         if let Some(linger) = linger {
             tokio::time::sleep(linger).await;
@@ -296,7 +297,7 @@ async fn write(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, linger: Optio
         let mut seen = std::collections::HashSet::with_capacity(records.len());
         let repeat: Vec<bool> = records
             .iter()
-            .map(|(id, _)| store.shared_replay() && !seen.insert(id.key))
+            .map(|(id, _)| shared && !seen.insert(id.key))
             .collect();
         let ids: Vec<ReplayId> = records
             .iter()

@@ -107,7 +107,8 @@ pub struct ServerConfig {
     /// HTTP worker threads; default: one per CPU core.
     pub workers: Option<usize>,
     /// Unexpired callback ids each replay namespace may hold before its new
-    /// callbacks are answered 503 (also the in-process front's size).
+    /// callbacks are answered 503 (on PostgreSQL also the size of the
+    /// in-process cache in front of the store).
     pub replay_cache_capacity: usize,
     /// How long a client may take to send a request body, from its first
     /// byte to its last; slower ones get 408 and are closed.
