@@ -23,7 +23,7 @@
 # numbers), WARMUP, DURATION, FILL, CLIENT_THREADS (2), PHASES ("unique,refold";
 # add "nostore" for the diagnostic phase without the store, see bench/README.md). Client and server share
 # the machine's cores; run it on an otherwise idle machine. SILENCES=500 first
-# creates that many active regex silences (`bench=~"\w{20}N"`), to compare
+# creates that many active regex silences (`instance=~"\w{20}N"`, on a label every alert has), to compare
 # with SILENCES=0 (the default); each rate phase is followed by 20 timed reads
 # of GET /api/v1/alerts?limit=100 (RESULT kind=reads).
 set -euo pipefail
@@ -136,7 +136,7 @@ add_silences() {
     for ((i = 0; i < ${SILENCES:-0}; i++)); do
         curl -fsS --cacert "$tmp/certs/server.crt" -H "Authorization: Bearer $TOKEN" \
             -H 'Content-Type: application/json' \
-            -d "{\"matchers\": [\"bench=~\\\"\\\\w{20}$i\\\"\"], \"duration\": \"2h\"}" \
+            -d "{\"matchers\": [\"instance=~\\\"\\\\w{20}$i\\\"\"], \"duration\": \"2h\"}" \
             "https://127.0.0.1:$PORT/api/v1/silences" >/dev/null
     done
     [[ "${SILENCES:-0}" == 0 ]] || echo "        $SILENCES regex silences active"

@@ -186,12 +186,13 @@ impl ReplayMemory {
         };
         match outcome {
             Ok(true) => {
-                *self
-                    .counts
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .entry(namespace.to_string())
-                    .or_default() += 1;
+                let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+                match counts.get_mut(namespace) {
+                    Some(n) => *n += 1,
+                    None => {
+                        counts.insert(namespace.to_string(), 1);
+                    }
+                }
                 Ok(Sighting::First)
             }
             // Another replica (or this one, before a restart) accepted it.

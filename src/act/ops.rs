@@ -138,6 +138,10 @@ impl Ops {
         if self.store.get(id).await?.is_some() {
             return Ok(Ok(id.to_string()));
         }
+        if id.len() >= crate::store::ID_LEN {
+            // As long as a whole id: a prefix of nothing else.
+            return Ok(Err(Done::NotFound(id.to_string())));
+        }
         let found = self.store.find_ids(id, 5).await?;
         Ok(match found.len() {
             0 => Err(Done::NotFound(id.to_string())),

@@ -497,10 +497,14 @@ pub(crate) fn from_ms(ms: i64) -> Result<DateTime<Utc>, StoreError> {
         .ok_or_else(|| StoreError::Corrupt(format!("time {ms} out of range")))
 }
 
+/// The length of every id [`new_id`] makes: a shorter string may be a prefix
+/// of one, a string this long is one or nothing.
+pub const ID_LEN: usize = 16;
+
 /// A new record id: 16 hex digits. Short prefixes stay unambiguous for chat
 /// commands (`ack 3f2a`).
 pub fn new_id() -> String {
-    let mut b = [0u8; 8];
+    let mut b = [0u8; ID_LEN / 2];
     getrandom::fill(&mut b).expect("OS random source");
     hex::encode(b)
 }

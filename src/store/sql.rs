@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Arguments, Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
-use super::plan::{Plan, Routed, group_id};
+use super::plan::{self, Plan, Routed, group_id};
 use super::rows::{
     ALERT_COLUMNS, AlertRow, DELIVERY_COLUMNS, DeliveryRow, EventRow, OUTBOX_COLUMNS, OutboxRow,
     SILENCE_COLUMNS, SilenceRow,
@@ -27,7 +27,7 @@ use super::{
 };
 use crate::domain::matcher::all_match;
 use crate::domain::silence::match_labels;
-use crate::domain::{NewAlert, NewSilence, StateAction, Transition};
+use crate::domain::{Labels, NewAlert, NewSilence, StateAction, Transition};
 use crate::engine::Engine;
 
 /// What differs between the SQL backends.
@@ -177,15 +177,18 @@ where
         }
     }
 
-    /// The silences in force at `now`: from [`SilenceCache`] when it was
-    /// read less than [`SILENCE_CACHE_TTL`] ago, else read again.
+    /// The silences not ended when they were read: from [`SilenceCache`]
+    /// when it was read less than [`SILENCE_CACHE_TTL`] ago, else read
+    /// again. Shared, not copied: a copy of a regex matcher starts with
+    /// cold caches, so every batch would pay to warm 500 regexes again.
+    /// Callers check [`SilenceRecord::is_active`] at their own `now`.
     async fn active_silences(
         cache: &SilenceCache,
         conn: &mut DB::Connection,
         now: DateTime<Utc>,
-    ) -> Result<Vec<SilenceRecord>, StoreError> {
+    ) -> Result<Arc<Vec<SilenceRecord>>, StoreError> {
         let fresh = cache.fresh();
-        let all = match fresh {
+        Ok(match fresh {
             Some(all) => all,
             None => {
                 let now_ms = to_ms(now);
@@ -205,8 +208,7 @@ where
                     .collect::<Result<_, _>>()?;
                 cache.keep(all)
             }
-        };
-        Ok(all.iter().filter(|s| s.is_active(now)).cloned().collect())
+        })
     }
 
     async fn load_alerts(
@@ -496,12 +498,19 @@ where
             .flat_map(Routed::group_ids)
             .collect();
         Self::load_clocks(conn, &mut plan, groups).await?;
+        let views: Vec<(&Labels, DateTime<Utc>)> = batch
+            .iter()
+            .zip(&routed)
+            .flat_map(|((_, now), routed)| routed.iter().map(|r| (&r.view, *now)))
+            .collect();
+        let mut silenced = plan::silenced_views(&silences, &views).into_iter();
         let mut ids = Vec::with_capacity(batch.len());
         for ((alerts, now), routed) in batch.iter().zip(&routed) {
             plan.set_now(*now);
             let mut request = Vec::with_capacity(alerts.len());
             for (alert, r) in alerts.iter().zip(routed) {
-                request.push(plan.occurrence(alert, r)?);
+                let silenced = silenced.next().unwrap_or(false);
+                request.push(plan.occurrence(alert, r, silenced)?);
             }
             ids.push(request);
         }
@@ -643,24 +652,38 @@ where
         records: &mut [AlertRecord],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut conn = self.reader.acquire().await?;
-        let silences = Self::active_silences(&self.silences, &mut conn, now).await?;
+        let silences = match self.silences.fresh() {
+            Some(all) => all,
+            None => {
+                let mut conn = self.reader.acquire().await?;
+                Self::active_silences(&self.silences, &mut conn, now).await?
+            }
+        };
         if silences.is_empty() {
             return Ok(());
         }
-        for r in records {
-            let labels = match_labels(
-                &r.labels,
-                r.severity,
-                r.service.as_deref(),
-                &r.title,
-                &r.fingerprint,
-            );
-            let until = silences
-                .iter()
-                .filter(|s| all_match(&s.matchers, &labels))
-                .map(|s| s.ends_at)
-                .max();
+        let views: Vec<Labels> = records
+            .iter()
+            .map(|r| {
+                match_labels(
+                    &r.labels,
+                    r.severity,
+                    r.service.as_deref(),
+                    &r.title,
+                    &r.fingerprint,
+                )
+            })
+            .collect();
+        // Silence by silence, as in `plan::silenced_views`.
+        let mut ends: Vec<Option<DateTime<Utc>>> = vec![None; records.len()];
+        for s in silences.iter().filter(|s| s.is_active(now)) {
+            for (view, end) in views.iter().zip(ends.iter_mut()) {
+                if all_match(&s.matchers, view) {
+                    *end = (*end).max(Some(s.ends_at));
+                }
+            }
+        }
+        for (r, until) in records.iter_mut().zip(ends) {
             if until.is_some() {
                 r.silenced_until = until;
                 r.state = super::rows::state_from(r.state)?.shown(until, now);
@@ -668,6 +691,28 @@ where
         }
         Ok(())
     }
+}
+
+/// Rows per replay-memory statement: a power of two (see [`pow2_chunks`]).
+const REPLAY_CHUNK: usize = 512;
+
+/// Splits `items` into slices whose lengths are powers of two, largest
+/// first, none longer than `max` (a power of two): a statement with one
+/// tuple per item then comes in at most log2(`max`) + 1 shapes, which the
+/// connection's statement cache keeps prepared, where one shape per batch
+/// size would be parsed again for almost every batch.
+fn pow2_chunks<T>(mut items: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    debug_assert!(max.is_power_of_two());
+    std::iter::from_fn(move || {
+        if items.is_empty() {
+            return None;
+        }
+        let n = items.len().min(max);
+        let size = 1 << n.ilog2();
+        let (head, tail) = items.split_at(size);
+        items = tail;
+        Some(head)
+    })
 }
 
 /// `(?, ?), (?, ?)`: `rows` tuples of `columns` placeholders.
@@ -1357,11 +1402,16 @@ where
         if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(Vec::new());
         }
-        let pattern = format!("{}%", prefix.to_ascii_lowercase());
+        // A range over the primary key, not `LIKE 'p%'`, which both backends
+        // answer by scanning the table: every hex continuation of the
+        // prefix sorts below `g`.
+        let low = prefix.to_ascii_lowercase();
+        let high = format!("{low}g");
         let rows: Vec<IdRow> = sqlx::query_as(&DB::sql(
-            "SELECT id FROM alerts WHERE id LIKE ? ORDER BY id LIMIT ?",
+            "SELECT id FROM alerts WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
         ))
-        .bind(pattern)
+        .bind(low)
+        .bind(high)
         .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await?;
@@ -1389,7 +1439,7 @@ where
         let mut conn = self.writer.acquire().await?;
         sqlx::query(DB::RELAXED.0).execute(&mut *conn).await?;
         let mut result = Ok(());
-        for chunk in ids.chunks(CHUNK) {
+        for chunk in pow2_chunks(ids, REPLAY_CHUNK) {
             let sql = if DB::SHARED_REPLAY {
                 format!(
                     "INSERT INTO replay_ids (key, namespace, expires_at) VALUES {} \
@@ -1509,5 +1559,28 @@ where
         }
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pow2_chunks;
+
+    #[test]
+    fn chunks_are_powers_of_two_and_cover_everything_in_order() {
+        for n in 0..1500usize {
+            let items: Vec<usize> = (0..n).collect();
+            let chunks: Vec<&[usize]> = pow2_chunks(&items, 512).collect();
+            assert!(
+                chunks
+                    .iter()
+                    .all(|c| c.len().is_power_of_two() && c.len() <= 512)
+            );
+            assert!(chunks.windows(2).all(|w| w[0].len() >= w[1].len()));
+            assert_eq!(chunks.concat(), items);
+            // Only the first chunks can be full; the rest is n's binary digits.
+            let rest = n % 512;
+            assert_eq!(chunks.len(), n / 512 + rest.count_ones() as usize, "{n}");
+        }
     }
 }

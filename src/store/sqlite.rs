@@ -72,13 +72,18 @@ pub async fn open(
                 .map_err(|e| StoreError::Url(format!("cannot create {}: {e}", dir.display())))?;
         }
     }
+    // A connection to a local file cannot go stale: the ping sqlx sends
+    // before handing one out would be a second trip to the connection's
+    // thread for every query.
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
+        .test_before_acquire(false)
         .connect_with(options.clone())
         .await?;
     sqlx::migrate!("migrations/sqlite").run(&writer).await?;
     let reader = SqlitePoolOptions::new()
         .max_connections(READ_CONNECTIONS)
+        .test_before_acquire(false)
         .connect_with(options.read_only(true))
         .await?;
     Ok(SqlStore::start(writer, reader, engine, background))

@@ -480,3 +480,38 @@ async fn retention_deletes_in_bounded_batches() {
         .await;
     assert!(s.list(None, 10, Utc::now()).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn id_prefixes_find_exactly_the_ids_they_begin() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir).await;
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let a = alert(json!({"title": format!("prefix {i}"), "service": "pay"}));
+        ids.extend(s.ingest(vec![a], now).await.unwrap());
+    }
+    ids.sort();
+    for id in &ids {
+        assert_eq!(id.len(), ackbot::store::ID_LEN);
+        // The whole id, and its prefixes down to where it stops being unique.
+        assert_eq!(s.find_ids(id, 5).await.unwrap(), vec![id.clone()]);
+        assert_eq!(
+            s.find_ids(&id.to_ascii_uppercase(), 5).await.unwrap(),
+            vec![id.clone()]
+        );
+        for len in 1..=id.len() {
+            let p = &id[..len];
+            let expected: Vec<&String> = ids.iter().filter(|i| i.starts_with(p)).take(5).collect();
+            let found = s.find_ids(p, 5).await.unwrap();
+            assert_eq!(found.iter().collect::<Vec<_>>(), expected, "prefix {p}");
+        }
+    }
+    // Sixteen prefixes of one hex digit cover 40 ids: some are ambiguous.
+    let firsts: std::collections::BTreeSet<&str> = ids.iter().map(|i| &i[..1]).collect();
+    assert!(firsts.len() < ids.len());
+    // `%`, `_` and other non-hex characters find nothing (and widen nothing).
+    for bad in ["%", "_", "a%", "g", "", "0x"] {
+        assert!(s.find_ids(bad, 5).await.unwrap().is_empty(), "{bad}");
+    }
+}
