@@ -8,6 +8,7 @@
 //! Every comparison of a signature, digest or token goes through [`ct_eq`], which
 //! uses `subtle` so the time taken does not reveal how many leading bytes matched.
 
+pub mod ci;
 pub mod dingtalk;
 mod error;
 pub mod feishu;
@@ -27,6 +28,9 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod vectors;
+
+#[cfg(test)]
+mod ci_vectors;
 
 #[cfg(test)]
 mod proptests;
