@@ -39,6 +39,7 @@ pub mod reload;
 pub mod replay;
 pub mod startup;
 pub mod store;
+pub mod streaks;
 pub mod tasks;
 pub mod telemetry;
 pub mod tls;

@@ -175,6 +175,7 @@ impl Application {
         let delivery = Arc::new(Delivery::new(store.clone(), channels, &config, stop));
         let delivery_task = delivery.clone().spawn(&tasks);
         crate::watch::retention::spawn(store.clone(), config.storage.retention, &tasks);
+        crate::watch::streaks::spawn(store.clone(), inbound.ci_rules.clone(), &tasks);
         let life = web::Data::new(Lifecycle::new(tasks.clone()));
         let reloader = web::Data::new(Reloader::new(
             options.config_path,
@@ -204,7 +205,7 @@ impl Application {
                 .app_data(app_life.clone())
                 .app_data(app_reloader.clone())
                 .configure(api::routes(ingest_limit))
-                .configure(routes)
+                .configure(routes(ingest_limit))
         })
         // Stops are ours (`serve_until_signalled`, `stop`): they close idle
         // keep-alive connections at once instead of waiting for them.
@@ -443,7 +444,11 @@ fn storage_location(url: &str) -> String {
 }
 
 /// The public HTTP contract (`../shared/DESIGN.md`): paths are part of the product.
-fn routes(cfg: &mut web::ServiceConfig) {
+fn routes(ingest_limit: usize) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| public_routes(cfg, ingest_limit)
+}
+
+fn public_routes(cfg: &mut web::ServiceConfig, ingest_limit: usize) {
     let json_405 = || web::to(health::method_not_allowed);
     cfg.service(
         web::resource("/healthz")
@@ -491,6 +496,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .post(inbound::wecom::callback)
             .default_service(json_405()),
     )
+    .service(ci_routes(ingest_limit))
     .service(
         web::resource("/a/{token}")
             .get(inbound::links::confirm)
@@ -498,6 +504,27 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .default_service(json_405()),
     )
     .default_service(web::to(health::not_found));
+}
+
+/// `/ci/*`: bodies up to the ingest limit (GitHub and GitLab send up to 25 MB).
+fn ci_routes(ingest_limit: usize) -> actix_web::Scope {
+    use inbound::ci;
+    let json_405 = || web::to(health::method_not_allowed);
+    let mut scope = web::scope("/ci").app_data(web::Data::new(BodyLimit(ingest_limit)));
+    for (path, handler) in [
+        ("/github", web::post().to(ci::github)),
+        ("/gitlab", web::post().to(ci::gitlab)),
+        ("/gitee", web::post().to(ci::gitee)),
+        ("/gitea", web::post().to(ci::gitea)),
+        ("/jenkins", web::post().to(ci::jenkins)),
+    ] {
+        scope = scope.service(
+            web::resource(path)
+                .route(handler)
+                .default_service(json_405()),
+        );
+    }
+    scope.default_service(web::to(health::not_found))
 }
 
 /// Start-up warnings for settings that work but weaken security or do nothing.

@@ -9,6 +9,7 @@
 //!
 //! Secrets are [`Secret`]s: `Debug`, logs and `check-config` show a mask.
 
+pub mod ci;
 mod expand;
 pub mod routing;
 mod secret;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
+pub use ci::CiConfig;
 pub use expand::ExpandError;
 pub use routing::{ChannelConfig, ChannelKind, RouteConfig};
 pub use secret::Secret;
@@ -81,6 +83,9 @@ pub struct Config {
     /// With channels but no routes, every alert goes to every channel.
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
+    /// CI/CD webhooks and failure-streak rules.
+    #[serde(default)]
+    pub ci: CiConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -616,6 +621,7 @@ impl Config {
             .as_ref()
             .is_some_and(|f| f.app_id.is_some() && f.app_secret.is_some());
         routing::validate(&self.channels, &self.routes, feishu_app)?;
+        self.ci.validate()?;
         if let Some(l) = &self.links {
             if l.secret.expose().len() < 32 {
                 return Err(invalid("links.secret", "must be at least 32 characters"));

@@ -11,9 +11,11 @@
 //!   repeat rules, silences (per alert, from its tracking columns).
 //! - [`route`]: `[[routes]]` matching and notification groups (group_by,
 //!   group_wait, group_interval, repeat_interval).
+//! - [`streak`]: CI failure streaks, and the alert a streak raises.
 
 pub mod notify;
 pub mod route;
+pub mod streak;
 
 pub use notify::{Aggregation, Decision, Due, NoticeKind, Occurrence, Tracking};
 pub use route::{GroupClocks, Router, Target, group_due};

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod body;
+pub mod ci;
 pub mod dingtalk;
 pub mod error;
 pub mod feishu;
@@ -40,6 +41,9 @@ pub struct Inbound {
     pub feishu: ArcSwapOption<feishu::FeishuInbound>,
     pub dingtalk: ArcSwapOption<dingtalk::DingTalkInbound>,
     pub wecom: ArcSwapOption<wecom::WeComInbound>,
+    /// `[ci]` sources; the rules apart, shared with the CI sweep.
+    pub ci: arc_swap::ArcSwap<ci::CiInbound>,
+    pub ci_rules: ci::SharedRules,
     pub replay: Arc<ReplayMemory>,
     pub handler: Arc<dyn InteractionHandler>,
 }
@@ -54,6 +58,8 @@ impl Inbound {
             feishu: ArcSwapOption::empty(),
             dingtalk: ArcSwapOption::empty(),
             wecom: ArcSwapOption::empty(),
+            ci: arc_swap::ArcSwap::from_pointee(ci::CiInbound::new(&config.ci)),
+            ci_rules: Arc::new(arc_swap::ArcSwap::from_pointee(config.ci.rules.clone())),
             replay,
             handler,
         };
@@ -61,8 +67,12 @@ impl Inbound {
         this
     }
 
-    /// Takes the `[feishu]`, `[dingtalk]` and `[wecom]` sections of `config`.
+    /// Takes the `[feishu]`, `[dingtalk]`, `[wecom]` and `[ci]` sections of
+    /// `config`.
     pub fn reconfigure(&self, config: &Config) {
+        self.ci.store(Arc::new(ci::CiInbound::new(&config.ci)));
+        self.ci_rules.store(Arc::new(config.ci.rules.clone()));
+        crate::metrics::get().set_max_series(config.ci.max_series);
         let arc = |v| Arc::new(v);
         self.feishu.store(
             config

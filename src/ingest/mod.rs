@@ -3,3 +3,4 @@
 //! payloads (`tests/fixtures/`).
 
 pub mod alertmanager;
+pub mod ci;

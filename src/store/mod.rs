@@ -441,6 +441,36 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(u64, Vec<(String, u64)>), StoreError>;
     /// Cheap round trip for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// A CI series' state (`crate::streaks`), read from the writer so that a
+    /// write just made is seen.
+    async fn ci_load(&self, key: &str) -> Result<Option<CiSeriesRow>, StoreError>;
+    /// Writes a series' state if it is still at `version` (0: not stored
+    /// yet); false when another request changed it first. `pending`: the
+    /// alert does not yet show this state.
+    async fn ci_put(
+        &self,
+        key: &str,
+        version: i64,
+        state: &str,
+        pending: bool,
+    ) -> Result<bool, StoreError>;
+    /// The alert shows the series' state at `version`.
+    async fn ci_synced(&self, key: &str, version: i64) -> Result<(), StoreError>;
+    /// Series whose alert does not yet show their state, oldest first.
+    async fn ci_pending(&self, limit: u32) -> Result<Vec<CiSeriesRow>, StoreError>;
+}
+
+/// A CI series as stored: its key, a version that grows with every write
+/// (optimistic concurrency across requests and replicas), and its state
+/// (`engine::streak::SeriesState` as JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CiSeriesRow {
+    pub key: String,
+    pub version: i64,
+    pub state: String,
+    /// The alert does not yet show this state.
+    pub pending: bool,
 }
 
 /// One callback identity for [`Store::remember`].

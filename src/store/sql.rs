@@ -142,6 +142,7 @@ where
     for<'r> MessageRow: FromRow<'r, DB::Row>,
     for<'r> WaitRow: FromRow<'r, DB::Row>,
     for<'r> RetryRow: FromRow<'r, DB::Row>,
+    for<'r> CiRow: FromRow<'r, DB::Row>,
 {
     /// Wraps migrated pools and starts the group-commit writer.
     pub(super) fn start(
@@ -768,6 +769,25 @@ pub struct RetryRow {
 }
 
 #[derive(sqlx::FromRow)]
+pub struct CiRow {
+    key: String,
+    version: i64,
+    state: String,
+    pending: i64,
+}
+
+impl CiRow {
+    fn into_series(self) -> super::CiSeriesRow {
+        super::CiSeriesRow {
+            key: self.key,
+            version: self.version,
+            state: self.state,
+            pending: self.pending != 0,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
 pub struct WaitRow {
     wait: i64,
 }
@@ -827,8 +847,75 @@ where
     for<'r> KeyRow: FromRow<'r, DB::Row>,
     for<'r> NamespaceRow: FromRow<'r, DB::Row>,
     for<'r> ReplayRow: FromRow<'r, DB::Row>,
+    for<'r> CiRow: FromRow<'r, DB::Row>,
     for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
 {
+    async fn ci_load(&self, key: &str) -> Result<Option<super::CiSeriesRow>, StoreError> {
+        let row: Option<CiRow> = sqlx::query_as(&DB::sql(
+            "SELECT key, version, state, pending FROM ci_series WHERE key = ?",
+        ))
+        .bind(key.to_string())
+        .fetch_optional(&self.writer)
+        .await?;
+        Ok(row.map(CiRow::into_series))
+    }
+
+    async fn ci_put(
+        &self,
+        key: &str,
+        version: i64,
+        state: &str,
+        pending: bool,
+    ) -> Result<bool, StoreError> {
+        let now = Utc::now().timestamp_millis();
+        let done = if version == 0 {
+            sqlx::query(&DB::sql(
+                "INSERT INTO ci_series (key, version, state, pending, updated_at) \
+                 VALUES (?, 1, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            ))
+            .bind(key.to_string())
+            .bind(state.to_string())
+            .bind(i64::from(pending))
+            .bind(now)
+            .execute(&self.writer)
+            .await?
+        } else {
+            sqlx::query(&DB::sql(
+                "UPDATE ci_series SET version = version + 1, state = ?, pending = ?, \
+                 updated_at = ? WHERE key = ? AND version = ?",
+            ))
+            .bind(state.to_string())
+            .bind(i64::from(pending))
+            .bind(now)
+            .bind(key.to_string())
+            .bind(version)
+            .execute(&self.writer)
+            .await?
+        };
+        Ok(DB::rows_affected(&done) == 1)
+    }
+
+    async fn ci_synced(&self, key: &str, version: i64) -> Result<(), StoreError> {
+        sqlx::query(&DB::sql(
+            "UPDATE ci_series SET pending = 0 WHERE key = ? AND version = ?",
+        ))
+        .bind(key.to_string())
+        .bind(version)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn ci_pending(&self, limit: u32) -> Result<Vec<super::CiSeriesRow>, StoreError> {
+        let rows: Vec<CiRow> = sqlx::query_as(&DB::sql(
+            "SELECT key, version, state, pending FROM ci_series WHERE pending = 1 ORDER BY updated_at LIMIT ?",
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await?;
+        Ok(rows.into_iter().map(CiRow::into_series).collect())
+    }
+
     async fn ingest(
         &self,
         alerts: Vec<NewAlert>,

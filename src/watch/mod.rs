@@ -3,5 +3,7 @@
 //! ([`crate::tasks`]), and is safe to run on every replica at once.
 //!
 //! - [`retention`]: prunes what is older than `[storage] retention`.
+//! - [`streaks`]: ingests CI alerts whose first ingest failed.
 
 pub mod retention;
+pub mod streaks;

@@ -1,0 +1,12 @@
+-- CI failure streaks: one row per series (system, source, project, pipeline,
+-- ref). `state` is the streak as JSON; `version` grows with each write, which
+-- is made only if it is unchanged since the read (no lost updates between
+-- requests). `pending`: the alert does not yet show this state.
+CREATE TABLE ci_series (
+    key         TEXT PRIMARY KEY,
+    version     INTEGER NOT NULL,
+    state       TEXT NOT NULL,
+    pending     INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX ci_series_pending ON ci_series (updated_at) WHERE pending = 1;
