@@ -256,11 +256,113 @@ impl Metrics {
         }
     }
 
-    /// The text exposition.
+    /// The OpenMetrics text exposition (what Prometheus asks for).
     pub fn render(&self) -> String {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String");
         out
+    }
+
+    /// The Prometheus text format 0.0.4, for everything else that reads
+    /// `/metrics` (promtool, curl, older agents).
+    pub fn render_prometheus_text(&self) -> String {
+        to_prometheus_text(&self.render())
+    }
+}
+
+/// Where a sample line's name and labels end (label values may hold
+/// anything, escaped).
+fn labels_end(line: &str) -> usize {
+    let Some(open) = line
+        .find(['{', ' '])
+        .filter(|&i| line.as_bytes()[i] == b'{')
+    else {
+        return 0;
+    };
+    let (mut quoted, mut escaped) = (false, false);
+    for (i, c) in line[open..].char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '}' if !quoted => return open + i + 1,
+            _ => {}
+        }
+    }
+    line.len()
+}
+
+/// OpenMetrics text to the Prometheus text format 0.0.4: a counter family
+/// is named with its `_total` (OpenMetrics names it without), `info` is a
+/// gauge named `_info`, `unknown` is `untyped`; `# UNIT`, `# EOF` and
+/// exemplars have no place there. Samples are the same lines.
+pub fn to_prometheus_text(openmetrics: &str) -> String {
+    let mut out = String::with_capacity(openmetrics.len());
+    // HELP comes before TYPE, and its name depends on the type.
+    let mut help: Option<(&str, &str)> = None;
+    for line in openmetrics.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            help = Some(rest.split_once(' ').unwrap_or((rest, "")));
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap_or((rest, "untyped"));
+            let (name, kind) = match kind {
+                "counter" if !name.ends_with("_total") => (format!("{name}_total"), "counter"),
+                "info" => (format!("{name}_info"), "gauge"),
+                "stateset" => (name.to_string(), "gauge"),
+                "gaugehistogram" => (name.to_string(), "histogram"),
+                "unknown" => (name.to_string(), "untyped"),
+                other => (name.to_string(), other),
+            };
+            if let Some((_, text)) = help.take() {
+                out.push_str(&format!("# HELP {name} {text}\n"));
+            }
+            out.push_str(&format!("# TYPE {name} {kind}\n"));
+        } else if line.starts_with("# ") || line == "#" {
+            // `# UNIT`, `# EOF`.
+        } else if !line.is_empty() {
+            // An exemplar follows ` # ` after the value.
+            let head = labels_end(line);
+            let sample = match line[head..].find(" # ") {
+                Some(i) => &line[..head + i],
+                None => line,
+            };
+            let name = sample.split(['{', ' ']).next().unwrap_or("");
+            if name.ends_with("_created") {
+                continue;
+            }
+            out.push_str(sample);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openmetrics_becomes_prometheus_text() {
+        let om = "# HELP ackbot_x Things done.\n# TYPE ackbot_x counter\nackbot_x_total{a=\"b # {c}\"} 3\nackbot_x_created{a=\"b\"} 1.7e9\n# HELP ackbot_up Up.\n# TYPE ackbot_up gauge\n# UNIT ackbot_up seconds\nackbot_up 1\n# TYPE ackbot_build info\nackbot_build_info{v=\"1\"} 1\n# HELP ackbot_h Latency.\n# TYPE ackbot_h histogram\nackbot_h_bucket{le=\"+Inf\"} 2 # {trace_id=\"x\"} 0.5\nackbot_h_sum 1.0\nackbot_h_count 2\n# EOF\n";
+        assert_eq!(
+            to_prometheus_text(om),
+            "# HELP ackbot_x_total Things done.\n# TYPE ackbot_x_total counter\nackbot_x_total{a=\"b # {c}\"} 3\n# HELP ackbot_up Up.\n# TYPE ackbot_up gauge\nackbot_up 1\n# TYPE ackbot_build_info gauge\nackbot_build_info{v=\"1\"} 1\n# HELP ackbot_h Latency.\n# TYPE ackbot_h histogram\nackbot_h_bucket{le=\"+Inf\"} 2\nackbot_h_sum 1.0\nackbot_h_count 2\n"
+        );
+    }
+
+    #[test]
+    fn every_family_of_ours_converts_with_its_help() {
+        let text = get().render_prometheus_text();
+        assert!(!text.contains("# EOF"));
+        let mut helped = std::collections::HashSet::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                helped.insert(rest.split(' ').next().unwrap().to_string());
+            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let name = rest.split(' ').next().unwrap();
+                assert!(helped.contains(name), "{name} has no HELP");
+            }
+        }
     }
 }

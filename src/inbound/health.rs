@@ -119,10 +119,25 @@ pub async fn readyz(
 }
 
 /// `GET /metrics`: the Prometheus text exposition.
-pub async fn metrics() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(crate::metrics::get().render())
+/// OpenMetrics when the scraper asks for it (Prometheus does), else the
+/// Prometheus text format 0.0.4 (promtool, curl and older agents read only
+/// that), as the Go client does.
+pub async fn metrics(req: actix_web::HttpRequest) -> HttpResponse {
+    let openmetrics = req
+        .headers()
+        .get_all(actix_web::http::header::ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
+    let metrics = crate::metrics::get();
+    if openmetrics {
+        HttpResponse::Ok()
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .body(metrics.render())
+    } else {
+        HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(metrics.render_prometheus_text())
+    }
 }
 
 /// JSON 404 for unknown paths.

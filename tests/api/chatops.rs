@@ -30,7 +30,7 @@ pub fn with_feishu_app(mock: &MockBot) -> impl FnOnce(&mut Config) + use<> {
 }
 
 /// The callback values of the buttons on a card sent to the app bot.
-fn button_values(card_content: &str) -> Vec<Value> {
+pub fn button_values(card_content: &str) -> Vec<Value> {
     let card: Value = serde_json::from_str(card_content).unwrap();
     let mut out = Vec::new();
     collect_values(&card, &mut out);

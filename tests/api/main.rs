@@ -4,6 +4,7 @@
 mod alertmanager;
 mod alerts;
 mod chatops;
+mod ci;
 mod cli;
 mod delivery;
 mod dingtalk;

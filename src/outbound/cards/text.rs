@@ -486,7 +486,8 @@ pub fn brief(a: &AlertRecord) -> Vec<String> {
 }
 
 /// Annotation keys shown as links, in order, with their labels.
-pub const LINK_KEYS: [(&str, &str); 7] = [
+pub const LINK_KEYS: [(&str, &str); 8] = [
+    ("run_url", "Pipeline run"),
     ("runbook_url", "Runbook"),
     ("runbook", "Runbook"),
     ("dashboard_url", "Dashboard"),
