@@ -176,6 +176,12 @@ impl Application {
         let delivery_task = delivery.clone().spawn(&tasks);
         crate::watch::retention::spawn(store.clone(), config.storage.retention, &tasks);
         crate::watch::streaks::spawn(store.clone(), inbound.ci_rules.clone(), &tasks);
+        crate::watch::prober::spawn(
+            store.clone(),
+            inbound.ci_rules.clone(),
+            inbound.watched.clone(),
+            &tasks,
+        );
         let life = web::Data::new(Lifecycle::new(tasks.clone()));
         let reloader = web::Data::new(Reloader::new(
             options.config_path,

@@ -117,6 +117,44 @@ pub struct JenkinsSource {
     /// The password of that URL: pushes to `/ci/jenkins` need
     /// `Authorization: Basic` with these two.
     pub push_password: Option<Secret>,
+    /// Poll this Jenkins (its root URL, e.g. `https://ci.example.com/`)
+    /// for the `jobs` below; with `user` and `api_token`.
+    pub url: Option<String>,
+    pub user: Option<String>,
+    pub api_token: Option<Secret>,
+    /// Jobs to poll: `deploy-prod`, folders as `backend/api`, and
+    /// `backend/*` for every job under a folder (folders and multibranch
+    /// projects inside it too).
+    #[serde(default)]
+    pub jobs: Vec<String>,
+    #[serde(default = "default_poll_interval", with = "super::duration")]
+    pub interval: std::time::Duration,
+    /// Jenkins not answering for this long is an alert of its own.
+    #[serde(default = "default_unreachable_after", with = "super::duration")]
+    pub unreachable_after: std::time::Duration,
+    /// Builds of one job read at most per poll when catching up on builds
+    /// missed while ackbot was stopped (older ones are skipped).
+    #[serde(default = "default_catch_up")]
+    pub catch_up: u32,
+}
+
+impl JenkinsSource {
+    /// Whether this source is polled (it has a `url`).
+    pub fn polled(&self) -> bool {
+        self.url.is_some()
+    }
+}
+
+fn default_poll_interval() -> std::time::Duration {
+    std::time::Duration::from_secs(30)
+}
+
+fn default_unreachable_after() -> std::time::Duration {
+    std::time::Duration::from_secs(300)
+}
+
+fn default_catch_up() -> u32 {
+    20
 }
 
 fn default_push_user() -> String {
@@ -246,16 +284,56 @@ impl CiConfig {
         }
         for s in &self.jenkins {
             unique("jenkins", &s.name, "ci.jenkins.name")?;
-            match &s.push_password {
-                Some(p) => non_empty(p, "ci.jenkins.push_password")?,
-                None => {
+            match (&s.push_password, &s.url) {
+                (Some(p), _) => non_empty(p, "ci.jenkins.push_password")?,
+                (None, Some(_)) => {}
+                (None, None) => {
                     return Err(invalid(
-                        "ci.jenkins.push_password",
+                        "ci.jenkins.url",
                         format!(
-                            "source `{}` needs a push_password for the Notification plugin's URL",
+                            "source `{}` needs a url (to poll Jenkins), a push_password (for the Notification plugin), or both",
                             s.name
                         ),
                     ));
+                }
+            }
+            if let Some(url) = &s.url {
+                let parsed = reqwest::Url::parse(url)
+                    .map_err(|e| invalid("ci.jenkins.url", format!("`{url}` is not a URL: {e}")))?;
+                if !matches!(parsed.scheme(), "http" | "https") || !parsed.username().is_empty() {
+                    return Err(invalid(
+                        "ci.jenkins.url",
+                        "must be http(s) without credentials (they go in user and api_token)",
+                    ));
+                }
+                if s.jobs.is_empty() {
+                    return Err(invalid(
+                        "ci.jenkins.jobs",
+                        format!(
+                            "source `{}` polls no job: list jobs, e.g. [\"backend/*\"]",
+                            s.name
+                        ),
+                    ));
+                }
+                for j in &s.jobs {
+                    if j.is_empty() || j.split('/').any(str::is_empty) || j.contains("..") {
+                        return Err(invalid(
+                            "ci.jenkins.jobs",
+                            format!("`{j}` is not a job path like `folder/job` or `folder/*`"),
+                        ));
+                    }
+                }
+                if s.user.is_some() != s.api_token.is_some() {
+                    return Err(invalid(
+                        "ci.jenkins.api_token",
+                        "user and api_token go together",
+                    ));
+                }
+                if s.interval < std::time::Duration::from_secs(1) {
+                    return Err(invalid("ci.jenkins.interval", "must be at least 1s"));
+                }
+                if s.catch_up == 0 || s.catch_up > 200 {
+                    return Err(invalid("ci.jenkins.catch_up", "must be 1 to 200"));
                 }
             }
             if s.push_user.is_empty() || s.push_user.contains(':') {

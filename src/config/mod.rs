@@ -9,6 +9,7 @@
 //!
 //! Secrets are [`Secret`]s: `Debug`, logs and `check-config` show a mask.
 
+pub mod checks;
 pub mod ci;
 mod expand;
 pub mod routing;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
+pub use checks::CheckConfig;
 pub use ci::CiConfig;
 pub use expand::ExpandError;
 pub use routing::{ChannelConfig, ChannelKind, RouteConfig};
@@ -86,6 +88,9 @@ pub struct Config {
     /// CI/CD webhooks and failure-streak rules.
     #[serde(default)]
     pub ci: CiConfig,
+    /// Health checks ackbot runs itself.
+    #[serde(default)]
+    pub checks: Vec<CheckConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -622,6 +627,7 @@ impl Config {
             .is_some_and(|f| f.app_id.is_some() && f.app_secret.is_some());
         routing::validate(&self.channels, &self.routes, feishu_app)?;
         self.ci.validate()?;
+        checks::validate(&self.checks)?;
         if let Some(l) = &self.links {
             if l.secret.expose().len() < 32 {
                 return Err(invalid("links.secret", "must be at least 32 characters"));

@@ -44,6 +44,8 @@ pub struct Inbound {
     /// `[ci]` sources; the rules apart, shared with the CI sweep.
     pub ci: arc_swap::ArcSwap<ci::CiInbound>,
     pub ci_rules: ci::SharedRules,
+    /// What the prober probes (`[[ci.jenkins]]` with a url, `[[checks]]`).
+    pub watched: Arc<arc_swap::ArcSwap<crate::watch::prober::Watched>>,
     pub replay: Arc<ReplayMemory>,
     pub handler: Arc<dyn InteractionHandler>,
 }
@@ -60,6 +62,9 @@ impl Inbound {
             wecom: ArcSwapOption::empty(),
             ci: arc_swap::ArcSwap::from_pointee(ci::CiInbound::new(&config.ci)),
             ci_rules: Arc::new(arc_swap::ArcSwap::from_pointee(config.ci.rules.clone())),
+            watched: Arc::new(arc_swap::ArcSwap::from_pointee(
+                crate::watch::prober::Watched::from_config(config),
+            )),
             replay,
             handler,
         };
@@ -72,6 +77,8 @@ impl Inbound {
     pub fn reconfigure(&self, config: &Config) {
         self.ci.store(Arc::new(ci::CiInbound::new(&config.ci)));
         self.ci_rules.store(Arc::new(config.ci.rules.clone()));
+        self.watched
+            .store(Arc::new(crate::watch::prober::Watched::from_config(config)));
         crate::metrics::get().set_max_series(config.ci.max_series);
         let arc = |v| Arc::new(v);
         self.feishu.store(

@@ -459,6 +459,18 @@ pub trait Store: Send + Sync + 'static {
     async fn ci_synced(&self, key: &str, version: i64) -> Result<(), StoreError>;
     /// Series whose alert does not yet show their state, oldest first.
     async fn ci_pending(&self, limit: u32) -> Result<Vec<CiSeriesRow>, StoreError>;
+
+    /// Takes or renews the lease `name` for `owner` until `until_ms`: true
+    /// if `owner` holds it now (it was free, expired, or its own).
+    async fn lease(
+        &self,
+        name: &str,
+        owner: &str,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Gives the lease back if `owner` holds it (a stopping replica).
+    async fn release(&self, name: &str, owner: &str) -> Result<(), StoreError>;
 }
 
 /// A CI series as stored: its key, a version that grows with every write

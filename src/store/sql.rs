@@ -906,6 +906,36 @@ where
         Ok(())
     }
 
+    async fn lease(
+        &self,
+        name: &str,
+        owner: &str,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(&DB::sql(
+            "INSERT INTO leases (name, owner, until_ms) VALUES (?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms \
+             WHERE leases.owner = excluded.owner OR leases.until_ms < ?",
+        ))
+        .bind(name.to_string())
+        .bind(owner.to_string())
+        .bind(until_ms)
+        .bind(now_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(DB::rows_affected(&done) == 1)
+    }
+
+    async fn release(&self, name: &str, owner: &str) -> Result<(), StoreError> {
+        sqlx::query(&DB::sql("DELETE FROM leases WHERE name = ? AND owner = ?"))
+            .bind(name.to_string())
+            .bind(owner.to_string())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     async fn ci_pending(&self, limit: u32) -> Result<Vec<super::CiSeriesRow>, StoreError> {
         let rows: Vec<CiRow> = sqlx::query_as(&DB::sql(
             "SELECT key, version, state, pending FROM ci_series WHERE pending = 1 ORDER BY updated_at LIMIT ?",

@@ -8,7 +8,7 @@
 
 use serde::Deserialize;
 
-use super::{Event, MAX_NAME, Outcome, Run, Series, Unreadable, one_line, url};
+use super::{Event, MAX_NAME, MAX_TEXT, Outcome, Run, Series, Unreadable, one_line, url};
 
 #[derive(Deserialize)]
 struct Scm {
@@ -112,6 +112,136 @@ pub fn parse(body: &[u8]) -> Result<Event, Unreadable> {
     }))
 }
 
+/// The `tree=` of a build read by the poller (spec 4.1).
+pub const BUILD_TREE: &str = "number,url,result,building,timestamp,duration,changeSets[items[commitId,msg,author[fullName]]],changeSet[items[commitId,msg,author[fullName]]],actions[causes[shortDescription],lastBuiltRevision[SHA1,branch[name]]]";
+
+#[derive(Deserialize)]
+struct ApiAuthor {
+    #[serde(rename = "fullName")]
+    full_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ApiChange {
+    #[serde(rename = "commitId")]
+    commit_id: Option<String>,
+    msg: Option<String>,
+    author: Option<ApiAuthor>,
+}
+
+#[derive(Deserialize, Default)]
+struct ApiChangeSet {
+    #[serde(default)]
+    items: Vec<ApiChange>,
+}
+
+#[derive(Deserialize)]
+struct ApiBranch {
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ApiRevision {
+    #[serde(rename = "SHA1")]
+    sha1: Option<String>,
+    #[serde(default)]
+    branch: Vec<ApiBranch>,
+}
+
+#[derive(Deserialize)]
+struct ApiCause {
+    #[serde(rename = "shortDescription")]
+    short_description: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct ApiAction {
+    #[serde(default)]
+    causes: Vec<ApiCause>,
+    #[serde(rename = "lastBuiltRevision")]
+    last_built_revision: Option<ApiRevision>,
+}
+
+#[derive(Deserialize)]
+struct ApiBuild {
+    number: i64,
+    url: Option<String>,
+    result: Option<String>,
+    #[serde(default)]
+    building: bool,
+    duration: Option<f64>,
+    #[serde(default, rename = "changeSets")]
+    change_sets: Vec<ApiChangeSet>,
+    #[serde(rename = "changeSet")]
+    change_set: Option<ApiChangeSet>,
+    #[serde(default)]
+    actions: Vec<Option<ApiAction>>,
+}
+
+/// A build as the JSON API gives it (`{job}/{number}/api/json`), for the
+/// job `project` (its full name) called `name`: `None` while it runs.
+/// The ref is the branch the last git checkout built (a Pipeline's
+/// shared libraries are checked out first), else `default_ref` (a
+/// multibranch job's own name).
+pub fn api_build(
+    project: &str,
+    name: &str,
+    default_ref: &str,
+    body: &[u8],
+) -> Result<Option<Run>, Unreadable> {
+    let b: ApiBuild = serde_json::from_slice(body)?;
+    let Some(result) = b.result.filter(|_| !b.building) else {
+        return Ok(None);
+    };
+    let actions: Vec<ApiAction> = b.actions.into_iter().flatten().collect();
+    let revision = actions
+        .iter()
+        .rev()
+        .find_map(|a| a.last_built_revision.as_ref());
+    let git_ref = revision
+        .and_then(|r| r.branch.first())
+        .and_then(|b| b.name.as_deref())
+        .unwrap_or(default_ref);
+    let change = b
+        .change_sets
+        .iter()
+        .chain(b.change_set.as_ref())
+        .flat_map(|c| c.items.last())
+        .next_back();
+    let sha = revision
+        .and_then(|r| r.sha1.as_deref())
+        .or(change.and_then(|c| c.commit_id.as_deref()));
+    let commit = super::commit(
+        sha,
+        change.and_then(|c| c.msg.as_deref()),
+        change
+            .and_then(|c| c.author.as_ref())
+            .and_then(|a| a.full_name.as_deref()),
+    );
+    let triggered_by = actions
+        .iter()
+        .flat_map(|a| a.causes.iter())
+        .find_map(|c| c.short_description.as_deref())
+        .map(|d| one_line(d, MAX_TEXT));
+    let series = Series::new(project, name, git_ref);
+    Ok(Some(Run {
+        run_id: format!("{}#{}", one_line(project, MAX_NAME), b.number),
+        number: b.number,
+        attempt: 0,
+        outcome: outcome(&result),
+        status: one_line(&result, 40),
+        url: url(b.url.as_deref()),
+        commit,
+        triggered_by,
+        duration_secs: b
+            .duration
+            .filter(|d| d.is_finite() && *d > 0.0)
+            .map(|ms| ms / 1000.0),
+        failed_jobs: Vec::new(),
+        series,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +264,51 @@ mod tests {
             run.url.as_deref(),
             Some("http://localhost:8080/job/asgard/18/")
         );
+    }
+
+    fn payload(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/tests/vectors/cicd-payloads/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn api_builds_of_both_kinds_are_runs_with_their_branch_and_commit() {
+        let run = api_build(
+            "zowe-docs-site/users%2Fjack%2Flf-jenkins",
+            "users%2Fjack%2Flf-jenkins",
+            "users/jack/lf-jenkins",
+            &payload("jenkins-build-api-pipeline-failure.json"),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(run.number, 4);
+        assert_eq!(run.outcome, Outcome::Failure);
+        assert_eq!(run.series.git_ref, "users/jack/lf-jenkins");
+        assert_eq!(
+            run.commit.as_ref().map(|c| c.sha.as_str()),
+            Some("2c6e06a3bf6a52ae3f8f26f11c91d9550794c161")
+        );
+        assert_eq!(
+            run.triggered_by.as_deref(),
+            Some("Started by user Daniel Pono Takamori")
+        );
+        assert_eq!(run.duration_secs, Some(127.885));
+        let run = api_build(
+            "apex",
+            "apex",
+            "",
+            &payload("jenkins-build-api-freestyle-failure.json"),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(run.series.git_ref, "master");
+        assert_eq!(run.number, 92);
+        assert!(run.commit.unwrap().author.is_some());
+        let building = br#"{"number": 5, "building": true, "result": null}"#;
+        assert_eq!(api_build("a", "a", "", building).unwrap(), None);
     }
 
     #[test]

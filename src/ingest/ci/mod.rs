@@ -96,7 +96,8 @@ pub struct Series {
 impl Series {
     pub fn new(project: &str, pipeline: &str, git_ref: &str) -> Self {
         let git_ref = git_ref
-            .strip_prefix("refs/heads/")
+            .strip_prefix("refs/remotes/origin/")
+            .or_else(|| git_ref.strip_prefix("refs/heads/"))
             .or_else(|| git_ref.strip_prefix("refs/tags/"))
             .or_else(|| git_ref.strip_prefix("origin/"))
             .unwrap_or(git_ref);
