@@ -49,8 +49,10 @@ pub struct PipelineStatusLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct WebhookLabels {
     pub system: String,
-    /// `accepted`, `duplicate`, `ignored`, `ping`, `unreadable`,
-    /// `bad_signature`, `stale_timestamp`, `replay`, `unauthenticated`.
+    /// Verified: `accepted`, `duplicate`, `out_of_order`, `ignored`, `ping`,
+    /// `unreadable`. Refused: `bad_signature` (also a missing one),
+    /// `stale_timestamp`, `replay`, `unsupported_media_type`,
+    /// `not_configured`, `unavailable`.
     pub outcome: String,
 }
 

@@ -64,7 +64,13 @@ async fn sync(
     version: i64,
 ) -> Result<(), StoreError> {
     let rule = rule_for(rules, &id.labels());
-    if let Some(severity) = rule.alert_severity() {
+    // An `ignore`d series ingests only resolutions: of an alert that fired
+    // before the rule said `ignore` (a row is pending only then, or when
+    // its ingest failed before the rule changed).
+    let severity = rule
+        .alert_severity()
+        .or((!state.firing).then_some(crate::domain::Severity::Info));
+    if let Some(severity) = severity {
         let alert = state.alert(id, severity, Utc::now().timestamp_millis());
         store.ingest(vec![alert], Utc::now()).await?;
         crate::metrics::get().alerts_accepted.inc();
@@ -116,14 +122,25 @@ pub async fn record_run(
             }
             Step::Counted(change) => change,
         };
+        let was_firing = row
+            .as_ref()
+            .and_then(|r| parse(r).ok())
+            .is_some_and(|s| s.firing);
         let change = if rule.alert_severity().is_none() {
-            // `ignore`: counted for the metrics, never an alert.
+            // `ignore`: counted for the metrics, never an alert; one that
+            // fired before the rule said so is resolved.
             state.firing = false;
-            Change::None
+            if was_firing {
+                Change::Resolve
+            } else {
+                Change::None
+            }
         } else {
             change
         };
-        let pending = change != Change::None;
+        // A row still pending (its ingest failed) stays so until synced:
+        // this state is newer, and the sync ingests it.
+        let pending = change != Change::None || row.as_ref().is_some_and(|r| r.pending);
         if !store
             .ci_put(&key, version, &encode(&state)?, pending)
             .await?

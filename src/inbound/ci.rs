@@ -54,6 +54,8 @@ pub enum CiError {
     Form,
     #[error("storage is unavailable; retry later")]
     Storage(#[from] StoreError),
+    #[error("the server is busy; retry later")]
+    Busy,
 }
 
 impl CiError {
@@ -64,6 +66,7 @@ impl CiError {
             Self::Replay => "replay",
             Self::Form => "unsupported_media_type",
             Self::Storage(_) => "storage_unavailable",
+            Self::Busy => "busy",
         }
     }
 
@@ -78,7 +81,7 @@ impl CiError {
             Self::Replay => "replay",
             Self::Form => "unsupported_media_type",
             Self::NotConfigured(..) => "not_configured",
-            Self::Storage(_) => "unavailable",
+            Self::Storage(_) | Self::Busy => "unavailable",
         }
     }
 }
@@ -90,7 +93,7 @@ impl ResponseError for CiError {
             Self::Refused(..) | Self::Replay => StatusCode::UNAUTHORIZED,
             Self::Form => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotConfigured(..) => StatusCode::NOT_FOUND,
-            Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Storage(_) | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -249,8 +252,8 @@ async fn finish(
         {
             Ok(Sighting::Repeat) if outcome != "out_of_order" => outcome = "duplicate",
             Ok(_) => {}
-            // Runs are deduplicated by their series already.
-            Err(e) => tracing::debug!(error = %e, "CI delivery id not remembered"),
+            // Runs are deduplicated by their series all the same.
+            Err(e) => tracing::warn!(error = %e, "CI delivery id not remembered"),
         }
     }
     crate::metrics::get().webhook(system.as_str(), outcome);
@@ -265,6 +268,11 @@ async fn finish(
         body["detail"] = json!(d);
     }
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// GitHub and Gitea can send `payload=<url-encoded JSON>` instead of JSON.
+fn is_form(req: &HttpRequest) -> bool {
+    header(req, "Content-Type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
 }
 
 fn refused(system: System, e: CiError) -> CiError {
@@ -282,7 +290,7 @@ pub async fn github(
     let system = System::Github;
     let ci = config(&inbound);
     if ci.config.github.is_empty() {
-        return Err(CiError::NotConfigured("GitHub", "github"));
+        return Err(refused(system, CiError::NotConfigured("GitHub", "github")));
     }
     let (sha256, sha1) = (
         header(&req, sig::GITHUB_SIGNATURE),
@@ -298,9 +306,7 @@ pub async fn github(
         |s| &s.name,
     )
     .map_err(|e| refused(system, e))?;
-    if header(&req, "Content-Type")
-        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
-    {
+    if is_form(&req) {
         return Err(refused(system, CiError::Form));
     }
     let event = github::parse(header(&req, "X-GitHub-Event").unwrap_or(""), &body.0);
@@ -329,7 +335,7 @@ pub async fn gitlab(
     let system = System::Gitlab;
     let ci = config(&inbound);
     if ci.config.gitlab.is_empty() {
-        return Err(CiError::NotConfigured("GitLab", "gitlab"));
+        return Err(refused(system, CiError::NotConfigured("GitLab", "gitlab")));
     }
     let headers = sig::StandardHeaders {
         id: header(&req, sig::WEBHOOK_ID),
@@ -386,7 +392,7 @@ pub async fn gitee(
     let system = System::Gitee;
     let ci = config(&inbound);
     if ci.config.gitee.is_empty() {
-        return Err(CiError::NotConfigured("Gitee", "gitee"));
+        return Err(refused(system, CiError::NotConfigured("Gitee", "gitee")));
     }
     let (token, timestamp) = (
         header(&req, sig::GITEE_TOKEN),
@@ -422,11 +428,7 @@ pub async fn gitee(
         {
             Ok(Sighting::First) => {}
             Ok(Sighting::Repeat) => return Err(refused(system, CiError::Replay)),
-            Err(_) => {
-                return Err(CiError::Storage(StoreError::Limit(
-                    "the replay memory cannot record this delivery".into(),
-                )));
-            }
+            Err(_) => return Err(refused(system, CiError::Busy)),
         }
     }
     let event = gitee::parse(header(&req, "X-Gitee-Event"), &body.0);
@@ -455,7 +457,7 @@ pub async fn gitea(
     let system = System::Gitea;
     let ci = config(&inbound);
     if ci.config.gitea.is_empty() {
-        return Err(CiError::NotConfigured("Gitea", "gitea"));
+        return Err(refused(system, CiError::NotConfigured("Gitea", "gitea")));
     }
     let (forgejo, gitea) = (
         header(&req, sig::FORGEJO_SIGNATURE),
@@ -468,6 +470,9 @@ pub async fn gitea(
         |s| &s.name,
     )
     .map_err(|e| refused(system, e))?;
+    if is_form(&req) {
+        return Err(refused(system, CiError::Form));
+    }
     let event_name = header(&req, "X-Forgejo-Event")
         .or(header(&req, "X-Gitea-Event"))
         .unwrap_or("");
@@ -499,7 +504,10 @@ pub async fn jenkins(
     let system = System::Jenkins;
     let ci = config(&inbound);
     if ci.config.jenkins.is_empty() {
-        return Err(CiError::NotConfigured("Jenkins", "jenkins"));
+        return Err(refused(
+            system,
+            CiError::NotConfigured("Jenkins", "jenkins"),
+        ));
     }
     let authorization = header(&req, sig::AUTHORIZATION);
     let source = first_match(

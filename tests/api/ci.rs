@@ -583,6 +583,20 @@ async fn refused_deliveries_answer_401_and_leave_no_trace() {
         .await
         .unwrap();
     assert_error(res, 415, "unsupported_media_type").await;
+    // Gitea and Forgejo offer the same form encoding.
+    let res = app
+        .client
+        .post(app.url("/ci/gitea"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header(
+            "X-Gitea-Signature",
+            hex::encode(hmac256(b"Jefe", b"payload=%7B%7D")),
+        )
+        .body("payload=%7B%7D")
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 415, "unsupported_media_type").await;
 }
 
 #[tokio::test]

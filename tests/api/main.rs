@@ -16,6 +16,7 @@ mod ingest;
 mod lifecycle;
 mod links;
 mod mockbot;
+mod probes;
 mod process;
 mod replays;
 mod server;
