@@ -65,3 +65,15 @@ for cmd in ["ack 3f2a", "unack 3f2a", "resolve 3f2a", "list", "help", "silence 3
 seed("config", (root / "ackbot.example.toml").read_text())
 seed("config", '[server]\nlisten = "127.0.0.1:8443"\n[[channels]]\nname = "ops"\ntype = "feishu_bot"\nurl = "${SET}"\n')
 print(f"seeded {sum(1 for _ in corpus.rglob('*') if _.is_file())} inputs under {corpus}")
+# CI/CD: every captured payload under each parser's mode byte, and the
+# vectors' header values.
+ci_payloads = sorted((root / "tests/vectors/cicd-payloads").glob("*.json"))
+cicd = json.loads((root / "tests/vectors/cicd-vectors.json").read_text())
+for p in ci_payloads:
+    for mode in range(8):
+        seed("ci", bytes([mode]) + b"sha256=00\n" + p.read_bytes())
+for name, v in cicd.items():
+    if isinstance(v, dict):
+        for key in ("x_hub_signature_256", "webhook_signature", "x_gitee_token", "authorization"):
+            if isinstance(v.get(key), str):
+                seed("ci", b"\x00" + v[key].encode() + b"\n" + str(v.get("body", "")).encode())

@@ -268,6 +268,18 @@ async fn two_failed_github_runs_fire_one_alert_that_chat_acks_and_a_success_reso
     })
     .await;
 
+    // A run starts: the pipeline is running now.
+    let mut started: Value = serde_json::from_slice(&workflow_run(41, "failure")).unwrap();
+    started["action"] = json!("in_progress");
+    started["workflow_run"]["status"] = json!("in_progress");
+    started["workflow_run"]["conclusion"] = Value::Null;
+    let started = serde_json::to_vec(&started).unwrap();
+    assert_eq!(
+        outcome(app.github("workflow_run", "d-41s", &started).await).await,
+        "accepted"
+    );
+    let running = r#"ackbot_ci_pipeline_running{system="github",source="acme",project="octo-org/octo-repo",pipeline="CI",ref="main"}"#;
+    assert_eq!(sample(&app.metrics_text().await, running), 1.0);
     assert_eq!(
         outcome(
             app.github("workflow_run", "d-41", &workflow_run(41, "failure"))
@@ -419,6 +431,7 @@ async fn two_failed_github_runs_fire_one_alert_that_chat_acks_and_a_success_reso
         format!("ackbot_ci_pipeline_runs_total{{{series},status=\"failure\"}} 3"),
         format!("ackbot_ci_pipeline_runs_total{{{series},status=\"success\"}} 1"),
         format!("ackbot_ci_pipeline_consecutive_failures{{{series}}} 0"),
+        format!("ackbot_ci_pipeline_running{{{series}}} 0"),
         format!("ackbot_ci_pipeline_status{{{series},status=\"success\"}} 1"),
         format!("ackbot_ci_pipeline_status{{{series},status=\"failure\"}} 0"),
     ] {
@@ -435,6 +448,7 @@ async fn two_failed_github_runs_fire_one_alert_that_chat_acks_and_a_success_reso
     }
     assert!(!metrics.contains("3484a3fb"), "no shas in labels");
     promtool_check(&metrics);
+    dashboard_queries_exist(&metrics);
     // Prometheus asks for OpenMetrics and gets it.
     let res = app
         .client
@@ -457,6 +471,54 @@ async fn two_failed_github_runs_fire_one_alert_that_chat_acks_and_a_success_reso
         om.ends_with("# EOF\n") && om.contains("# TYPE ackbot_ci_pipeline_runs counter"),
         "{om}"
     );
+}
+
+/// Every `ackbot_…` metric the shipped Grafana dashboard queries is in
+/// `/metrics` (as a sample name), and the file is valid JSON with panels.
+fn dashboard_queries_exist(metrics: &str) {
+    let path = format!(
+        "{}/dashboards/ci-pipelines.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut exprs = Vec::new();
+    collect_exprs(&dashboard, &mut exprs);
+    assert!(exprs.len() >= 6, "{exprs:?}");
+    let samples: std::collections::HashSet<&str> = metrics
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    let re = regex::Regex::new(r"ackbot_[a-z_]+").unwrap();
+    for expr in &exprs {
+        for name in re.find_iter(expr) {
+            assert!(
+                samples.contains(name.as_str()),
+                "the dashboard queries {} (in `{expr}`), which /metrics does not have",
+                name.as_str()
+            );
+        }
+    }
+}
+
+fn collect_exprs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("expr" | "query", Value::String(s)) => out.push(s.clone()),
+                    ("query", Value::Object(q)) => {
+                        if let Some(Value::String(s)) = q.get("query") {
+                            out.push(s.clone());
+                        }
+                    }
+                    _ => collect_exprs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_exprs(v, out)),
+        _ => {}
+    }
 }
 
 /// `promtool check metrics` on the exposition, when promtool is installed
