@@ -442,12 +442,13 @@ pub trait Store: Send + Sync + 'static {
     /// Cheap round trip for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// A CI series' state (`crate::streaks`), read from the writer so that a
-    /// write just made is seen.
+    /// A CI series' state (`crate::streaks`) as last committed.
     async fn ci_load(&self, key: &str) -> Result<Option<CiSeriesRow>, StoreError>;
     /// Writes a series' state if it is still at `version` (0: not stored
     /// yet); false when another request changed it first. `pending`: the
-    /// alert does not yet show this state.
+    /// alert does not yet show this state (written with full durability;
+    /// a state that is not pending changes no alert and is written like
+    /// the replay memory: it survives a crash of ackbot, not of the machine).
     async fn ci_put(
         &self,
         key: &str,

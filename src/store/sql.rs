@@ -855,7 +855,9 @@ where
             "SELECT key, version, state, pending FROM ci_series WHERE key = ?",
         ))
         .bind(key.to_string())
-        .fetch_optional(&self.writer)
+        // A reader: each query sees every commit before it, and a write
+        // made on a stale read fails its version check (and is retried).
+        .fetch_optional(&self.reader)
         .await?;
         Ok(row.map(CiRow::into_series))
     }
@@ -868,6 +870,15 @@ where
         pending: bool,
     ) -> Result<bool, StoreError> {
         let now = Utc::now().timestamp_millis();
+        let mut conn = self.writer.acquire().await?;
+        // A state that changes no alert (`pending` false) does not wait for
+        // the disk, like the replay memory: it survives a crash of ackbot;
+        // a power loss may lose it (a streak then counts one run fewer).
+        // Every alert change is written `pending` with full durability
+        // first, and that commit carries the relaxed ones before it (WAL).
+        if !pending {
+            sqlx::query(DB::RELAXED.0).execute(&mut *conn).await?;
+        }
         let done = if version == 0 {
             sqlx::query(&DB::sql(
                 "INSERT INTO ci_series (key, version, state, pending, updated_at) \
@@ -877,8 +888,8 @@ where
             .bind(state.to_string())
             .bind(i64::from(pending))
             .bind(now)
-            .execute(&self.writer)
-            .await?
+            .execute(&mut *conn)
+            .await
         } else {
             sqlx::query(&DB::sql(
                 "UPDATE ci_series SET version = version + 1, state = ?, pending = ?, \
@@ -889,10 +900,19 @@ where
             .bind(now)
             .bind(key.to_string())
             .bind(version)
-            .execute(&self.writer)
-            .await?
+            .execute(&mut *conn)
+            .await
         };
-        Ok(DB::rows_affected(&done) == 1)
+        if !pending
+            && sqlx::query(DB::RELAXED.1)
+                .execute(&mut *conn)
+                .await
+                .is_err()
+        {
+            // Never hand the writer back with relaxed durability.
+            conn.close_on_drop();
+        }
+        Ok(DB::rows_affected(&done?) == 1)
     }
 
     async fn ci_synced(&self, key: &str, version: i64) -> Result<(), StoreError> {
