@@ -64,7 +64,6 @@ for cmd in ["ack 3f2a", "unack 3f2a", "resolve 3f2a", "list", "help", "silence 3
     seed("chat_command", cmd)
 seed("config", (root / "ackbot.example.toml").read_text())
 seed("config", '[server]\nlisten = "127.0.0.1:8443"\n[[channels]]\nname = "ops"\ntype = "feishu_bot"\nurl = "${SET}"\n')
-print(f"seeded {sum(1 for _ in corpus.rglob('*') if _.is_file())} inputs under {corpus}")
 # CI/CD: every captured payload under each parser's mode byte, and the
 # vectors' header values.
 ci_payloads = sorted((root / "tests/vectors/cicd-payloads").glob("*.json"))
@@ -77,3 +76,4 @@ for name, v in cicd.items():
         for key in ("x_hub_signature_256", "webhook_signature", "x_gitee_token", "authorization"):
             if isinstance(v.get(key), str):
                 seed("ci", b"\x00" + v[key].encode() + b"\n" + str(v.get("body", "")).encode())
+print(f"seeded {sum(1 for _ in corpus.rglob('*') if _.is_file())} inputs under {corpus}")

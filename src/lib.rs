@@ -19,7 +19,8 @@
 //! - [`replay`]: remembers accepted callbacks so none is acted on twice.
 //! - [`startup`], [`tls`], [`telemetry`], [`metrics`]: the server, its
 //!   certificate, its logs, its counters.
-//! - [`watch`]: ackbot's own clocks (retention).
+//! - [`watch`]: ackbot's own clocks (retention, the CI sweep, the prober:
+//!   Jenkins polls and health checks).
 //! - [`reload`]: a new config applied without a restart (SIGHUP, `/-/reload`).
 //! - [`tasks`]: background tasks that cannot end silently; [`faults`]: fault
 //!   points the tests arm to prove a failure loses nothing.

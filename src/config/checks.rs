@@ -160,10 +160,19 @@ pub(super) fn validate(checks: &[CheckConfig]) -> Result<(), ConfigError> {
             ));
         }
         for (k, v) in &c.labels {
-            if k.is_empty() || k.len() > 64 || v.len() > 256 {
+            if !crate::domain::labels::is_valid_name(k) || k.len() > 64 || v.len() > 256 {
                 return Err(invalid(
                     "checks.labels",
-                    "names 1 to 64 bytes, values up to 256",
+                    format!(
+                        "`{}`: names like Prometheus label names (up to 64 bytes), values up to 256 bytes",
+                        crate::domain::labels::truncate_text(k, 70)
+                    ),
+                ));
+            }
+            if ["source", "check", "service"].contains(&k.as_str()) {
+                return Err(invalid(
+                    "checks.labels",
+                    format!("`{k}` is set by ackbot (use `service` for the service)"),
                 ));
             }
         }

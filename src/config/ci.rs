@@ -300,7 +300,10 @@ impl CiConfig {
             if let Some(url) = &s.url {
                 let parsed = reqwest::Url::parse(url)
                     .map_err(|e| invalid("ci.jenkins.url", format!("`{url}` is not a URL: {e}")))?;
-                if !matches!(parsed.scheme(), "http" | "https") || !parsed.username().is_empty() {
+                if !matches!(parsed.scheme(), "http" | "https")
+                    || !parsed.username().is_empty()
+                    || parsed.password().is_some()
+                {
                     return Err(invalid(
                         "ci.jenkins.url",
                         "must be http(s) without credentials (they go in user and api_token)",

@@ -32,7 +32,7 @@ pub struct Probed {
 }
 
 pub async fn run(cx: &Context, check: &CheckConfig) -> Outcome {
-    let probed = probe(&cx.client, check).await;
+    let probed = probe(cx, check).await;
     let key = format!("probe\ncheck\n{}", check.name);
     let result = async {
         let (version, mut state) = cx.load(&key).await?;
@@ -226,7 +226,7 @@ fn days(secs: i64) -> String {
 }
 
 /// One probe of `check`.
-pub async fn probe(client: &reqwest::Client, check: &CheckConfig) -> Probed {
+pub async fn probe(cx: &Context, check: &CheckConfig) -> Probed {
     if let Some(tcp) = &check.tcp {
         return Probed {
             failure: probe_tcp(tcp, check.timeout).await.err(),
@@ -239,13 +239,9 @@ pub async fn probe(client: &reqwest::Client, check: &CheckConfig) -> Probed {
             cert_expires: None,
         };
     };
-    let own;
     let client = match &check.ca_file {
-        Some(path) => match client_with_ca(path) {
-            Ok(c) => {
-                own = c;
-                &own
-            }
+        Some(path) => match Context::cached(&cx.clients, path, || client_with_ca(path)) {
+            Ok(c) => c,
             Err(e) => {
                 return Probed {
                     failure: Some(e),
@@ -253,9 +249,21 @@ pub async fn probe(client: &reqwest::Client, check: &CheckConfig) -> Probed {
                 };
             }
         },
-        None => client,
+        None => cx.client.clone(),
     };
-    probe_http(client, check, url).await
+    let regex = match &check.body_regex {
+        Some(p) => match Context::cached(&cx.regexes, p, || crate::config::checks::compile(p)) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                return Probed {
+                    failure: Some(format!("body_regex: {e}")),
+                    cert_expires: None,
+                };
+            }
+        },
+        None => None,
+    };
+    probe_http(&client, check, url, regex.as_ref()).await
 }
 
 fn client_with_ca(path: &std::path::Path) -> Result<reqwest::Client, String> {
@@ -284,7 +292,12 @@ async fn probe_tcp(addr: &str, timeout: Duration) -> Result<(), String> {
     }
 }
 
-async fn probe_http(client: &reqwest::Client, check: &CheckConfig, url: &str) -> Probed {
+async fn probe_http(
+    client: &reqwest::Client,
+    check: &CheckConfig,
+    url: &str,
+    regex: Option<&regex::Regex>,
+) -> Probed {
     let deadline = tokio::time::Instant::now() + check.timeout;
     let mut res = match client.get(url).timeout(check.timeout).send().await {
         Ok(r) => r,
@@ -318,7 +331,7 @@ async fn probe_http(client: &reqwest::Client, check: &CheckConfig, url: &str) ->
                 .join(" or ")
         };
         Some(format!("HTTP {status} (expected {expected})"))
-    } else if let Some(pattern) = &check.body_regex {
+    } else if let Some(re) = regex {
         let mut body = Vec::new();
         let read = async {
             while body.len() < MAX_BODY {
@@ -335,14 +348,11 @@ async fn probe_http(client: &reqwest::Client, check: &CheckConfig, url: &str) ->
                 humantime::format_duration(check.timeout)
             )),
             Ok(Err(e)) => Some(describe(&e, check.timeout)),
-            Ok(Ok(())) => match crate::config::checks::compile(pattern) {
-                Ok(re) if re.is_match(&String::from_utf8_lossy(&body)) => None,
-                Ok(_) => Some(format!(
-                    "HTTP {status}, but the body does not match /{}/",
-                    cut(pattern, 100)
-                )),
-                Err(e) => Some(format!("body_regex: {e}")),
-            },
+            Ok(Ok(())) if re.is_match(&String::from_utf8_lossy(&body)) => None,
+            Ok(Ok(())) => Some(format!(
+                "HTTP {status}, but the body does not match /{}/",
+                cut(re.as_str(), 100)
+            )),
         }
     } else {
         None

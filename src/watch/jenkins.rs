@@ -71,16 +71,29 @@ fn base(url: &str) -> String {
     }
 }
 
-/// `a/b` under `base` → `{base}job/a/job/b/` (spaces encoded; names that
-/// Jenkins encodes, like `users%2Fjack`, are written as Jenkins shows them).
+/// `a/b` under `base` → `{base}job/a/job/b/`. Each name is written as a
+/// path segment (a space is `%20`); a `%` is kept, since Jenkins shows
+/// some names already encoded (`users%2Fjack`, a multibranch branch).
 pub fn job_url(base: &str, path: &str) -> String {
     let mut url = base.to_string();
     for segment in path.split('/') {
         url.push_str("job/");
-        url.push_str(&segment.replace(' ', "%20"));
+        url.push_str(&segment_encode(segment));
         url.push('/');
     }
     url
+}
+
+fn segment_encode(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=:@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn percent_decode(s: &str) -> String {
@@ -163,39 +176,70 @@ fn is_folder(class: &str) -> bool {
 pub async fn expand(cx: &Context, s: &JenkinsSource) -> Result<Vec<Job>, PollError> {
     let root = base(s.url.as_deref().unwrap_or_default());
     let mut jobs = Vec::new();
+    let mut dropped = 0usize;
     for entry in &s.jobs {
         match entry.strip_suffix("/*").or((entry == "*").then_some("")) {
             Some(folder) => {
-                // Breadth first: (folder path, its URL, multibranch, depth).
                 let url = if folder.is_empty() {
                     root.clone()
                 } else {
                     job_url(&root, folder)
                 };
-                let mut queue = vec![(folder.to_string(), url, false, 0)];
-                while let Some((path, url, multibranch, depth)) = queue.pop() {
+                // Depth first: (folder path, its URL, multibranch, depth).
+                let mut stack = vec![(folder.to_string(), url, false, 0)];
+                while let Some((path, url, multibranch, depth)) = stack.pop() {
                     let tree = format!("{url}api/json?tree=jobs[name,_class]");
-                    let Some(body) = get(cx, s, &tree).await? else {
-                        tracing::warn!(source = s.name, folder = path, "Jenkins folder not found");
-                        continue;
+                    // One folder that cannot be read is skipped; Jenkins
+                    // not answering ends the poll.
+                    let body = match get(cx, s, &tree).await {
+                        Ok(Some(body)) => body,
+                        Ok(None) => {
+                            tracing::warn!(
+                                source = s.name,
+                                folder = path,
+                                "Jenkins folder not found"
+                            );
+                            continue;
+                        }
+                        Err(PollError::Job(e)) => {
+                            tracing::warn!(
+                                source = s.name,
+                                folder = path,
+                                error = e,
+                                "Jenkins folder not read"
+                            );
+                            continue;
+                        }
+                        Err(e) => return Err(e),
                     };
-                    let folder: Folder = serde_json::from_slice(&body)
-                        .map_err(|e| PollError::Job(format!("folder {path}: {e}")))?;
+                    let folder: Folder = match serde_json::from_slice(&body) {
+                        Ok(f) => f,
+                        Err(e) => {
+                            tracing::warn!(source = s.name, folder = path, error = %e, "Jenkins folder listing is not JSON");
+                            continue;
+                        }
+                    };
                     for child in folder.jobs {
                         let full = if path.is_empty() {
                             child.name.clone()
                         } else {
                             format!("{path}/{}", child.name)
                         };
-                        let child_url = format!("{url}job/{}/", child.name);
+                        let child_url = format!("{url}job/{}/", segment_encode(&child.name));
                         if is_folder(&child.class) {
                             if depth + 1 < MAX_DEPTH {
-                                queue.push((
+                                stack.push((
                                     full,
                                     child_url,
                                     child.class.contains("MultiBranch"),
                                     depth + 1,
                                 ));
+                            } else {
+                                tracing::warn!(
+                                    source = s.name,
+                                    folder = full,
+                                    "Jenkins folder deeper than {MAX_DEPTH} levels: not polled"
+                                );
                             }
                         } else if jobs.len() < MAX_JOBS {
                             jobs.push(Job {
@@ -208,12 +252,16 @@ pub async fn expand(cx: &Context, s: &JenkinsSource) -> Result<Vec<Job>, PollErr
                                 name: child.name,
                                 url: child_url,
                             });
+                        } else {
+                            dropped += 1;
                         }
                     }
                 }
             }
             None => {
-                if jobs.len() < MAX_JOBS {
+                if jobs.len() >= MAX_JOBS {
+                    dropped += 1;
+                } else {
                     let name = entry.rsplit('/').next().unwrap_or(entry).to_string();
                     jobs.push(Job {
                         full_name: entry.clone(),
@@ -225,7 +273,15 @@ pub async fn expand(cx: &Context, s: &JenkinsSource) -> Result<Vec<Job>, PollErr
             }
         }
     }
-    jobs.dedup_by(|a, b| a.url == b.url);
+    if dropped > 0 {
+        tracing::warn!(
+            source = s.name,
+            dropped,
+            "more than {MAX_JOBS} Jenkins jobs: the rest are not polled"
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    jobs.retain(|j| seen.insert(j.url.clone()));
     Ok(jobs)
 }
 
@@ -446,6 +502,7 @@ unreachable_after = "5m""#,
             "https://ci.example.com/jenkins/job/zowe/job/users%2Fjack/"
         );
         assert_eq!(job_url("http://h/", "my job"), "http://h/job/my%20job/");
+        assert_eq!(job_url("http://h/", "a#b?c"), "http://h/job/a%23b%3Fc/");
         assert_eq!(percent_decode("users%2Fjack%2Flf"), "users/jack/lf");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("a%zz"), "a%zz");

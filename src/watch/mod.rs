@@ -1,6 +1,6 @@
 //! ackbot's own clocks: work that runs on a timer rather than because
 //! someone called. Each runs as a supervised background task
-//! ([`crate::tasks`]), and is safe to run on every replica at once.
+//! ([`crate::tasks`]); all but the prober run on every replica at once.
 //!
 //! - [`retention`]: prunes what is older than `[storage] retention`.
 //! - [`streaks`]: ingests CI alerts whose first ingest failed.

@@ -81,6 +81,37 @@ pub struct Context {
     pub watched: Arc<ArcSwap<Watched>>,
     pub checks_at_once: Semaphore,
     pub client: reqwest::Client,
+    /// Clients of checks with a `ca_file`, and compiled body regexes, so
+    /// that a probe neither reads a file nor compiles (bounded: cleared
+    /// past [`CACHED`] entries, e.g. after many reloads).
+    pub clients: std::sync::Mutex<HashMap<std::path::PathBuf, reqwest::Client>>,
+    pub regexes: std::sync::Mutex<HashMap<String, regex::Regex>>,
+}
+
+const CACHED: usize = 256;
+
+impl Context {
+    /// A cached value, or `make`'s (cached if it succeeds).
+    pub fn cached<K, V>(
+        map: &std::sync::Mutex<HashMap<K, V>>,
+        key: &K,
+        make: impl FnOnce() -> Result<V, String>,
+    ) -> Result<V, String>
+    where
+        K: std::hash::Hash + Eq + Clone,
+        V: Clone,
+    {
+        if let Some(v) = map.lock().expect("cache lock").get(key) {
+            return Ok(v.clone());
+        }
+        let v = make()?;
+        let mut map = map.lock().expect("cache lock");
+        if map.len() >= CACHED {
+            map.clear();
+        }
+        map.insert(key.clone(), v.clone());
+        Ok(v)
+    }
 }
 
 /// How a probe went: `Ok` schedules the next one an interval later; `Err`
@@ -118,7 +149,6 @@ pub fn spawn(
         .user_agent(concat!("ackbot/", env!("CARGO_PKG_VERSION"), " (prober)"))
         .tls_info(true)
         .redirect(reqwest::redirect::Policy::limited(5))
-        .connect_timeout(Duration::from_secs(10))
         .build()
         .expect("TLS roots load");
     let context = Arc::new(Context {
@@ -127,6 +157,8 @@ pub fn spawn(
         watched,
         checks_at_once: Semaphore::new(CHECKS_AT_ONCE),
         client,
+        clients: Default::default(),
+        regexes: Default::default(),
     });
     tasks.spawn("prober", run(context));
 }
@@ -165,7 +197,8 @@ async fn run(cx: Arc<Context>) {
                 let interval = cx.watched.load().probes().into_iter().find(|(k, _)| *k == key).map(|(_, i)| i);
                 if let Some(interval) = interval {
                     let n = failing.entry(key.clone()).or_default();
-                    *n = if outcome.is_ok() { 0 } else { n.saturating_add(1) };
+                    // Checks never back off (a panicked one neither).
+                    *n = if outcome.is_ok() || key.starts_with("check/") { 0 } else { n.saturating_add(1) };
                     due.insert(key, Instant::now() + next_delay(interval, *n));
                 }
                 continue;
