@@ -64,6 +64,11 @@ struct Args {
     threads: usize,
     #[arg(long)]
     server_pid: Option<u32>,
+    /// `X-GitHub-Event` of the deliveries: `workflow_run` (counted, the
+    /// default) or `ping` (verified, then answered without reading the
+    /// body: the signature check's share).
+    #[arg(long, default_value = "workflow_run")]
+    event: String,
 }
 
 struct Delivery {
@@ -127,18 +132,28 @@ impl Totals {
     }
 }
 
-async fn one(client: &reqwest::Client, url: &str, d: Option<&Delivery>) -> Result<(), String> {
+async fn one(
+    client: &reqwest::Client,
+    url: &str,
+    event: &HeaderValue,
+    d: Option<&Delivery>,
+) -> Result<(), String> {
+    let expected: &[u8] = if event == "ping" {
+        b"\"ping\""
+    } else {
+        b"\"accepted\""
+    };
     let (req, marker): (_, &[u8]) = match d {
         None => (client.get(format!("{url}/healthz")), b"\"ok\""),
         Some(d) => (
             client
                 .post(format!("{url}/ci/github"))
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                .header("X-GitHub-Event", HeaderValue::from_static("workflow_run"))
+                .header("X-GitHub-Event", event.clone())
                 .header("X-GitHub-Delivery", d.id.clone())
                 .header("X-Hub-Signature-256", d.signature.clone())
                 .body(d.body.clone()),
-            b"\"accepted\"",
+            expected,
         ),
     };
     let resp = req
@@ -168,6 +183,7 @@ async fn run_phase(
     let mut tasks = Vec::new();
     for client in clients {
         let (client, counters, url) = (client.clone(), counters.clone(), url.clone());
+        let event = HeaderValue::from_str(&args.event).expect("an event name");
         let (deliveries, next) = (deliveries.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -184,7 +200,7 @@ async fn run_phase(
                     },
                 };
                 let started = Instant::now();
-                match one(&client, &url, d).await {
+                match one(&client, &url, &event, d).await {
                     Ok(()) => {
                         counters.ok.fetch_add(1, Ordering::Relaxed);
                         if counters.measuring.load(Ordering::Relaxed) {

@@ -3,6 +3,7 @@
 //! (the outbox). Backends: SQLite (embedded default) and PostgreSQL (several
 //! replicas), one SQL implementation over both. Times are Unix milliseconds.
 
+mod ci_writer;
 mod plan;
 mod postgres;
 mod rows;

@@ -115,6 +115,7 @@ pub struct SqlStore<DB: Database> {
     /// The rules in force; replaced on a config reload.
     pub(super) engine: Arc<arc_swap::ArcSwap<Engine>>,
     queue: Queue,
+    ci_queue: super::ci_writer::Queue,
     /// The silences not yet ended, shared with the writer.
     silences: Arc<SilenceCache>,
     wake: Arc<tokio::sync::Notify>,
@@ -167,15 +168,84 @@ where
             &background.tasks,
             background.faults.clone(),
         );
+        let pool = writer.clone();
+        let ci_commit: super::ci_writer::Commit = Arc::new(move |puts| {
+            let pool = pool.clone();
+            Box::pin(async move { Self::ci_commit(&pool, &puts).await })
+        });
+        let ci_queue = super::ci_writer::spawn(ci_commit, &background.tasks);
         Self {
             writer,
             reader,
             engine,
             queue,
+            ci_queue,
             silences,
             wake,
             faults: background.faults,
         }
+    }
+
+    /// Writes a batch of CI series states in one transaction (see
+    /// [`super::ci_writer`]). A batch that changes no alert (no `pending`
+    /// state) does not wait for the disk, like the replay memory: it
+    /// survives a crash of ackbot; a power loss may lose it (a streak then
+    /// counts a run fewer). A batch with an alert change is fully durable,
+    /// and its commit carries the relaxed ones before it (WAL).
+    async fn ci_commit(
+        pool: &Pool<DB>,
+        puts: &[super::ci_writer::CiPut],
+    ) -> Result<Vec<bool>, StoreError> {
+        let now = Utc::now().timestamp_millis();
+        let mut conn = pool.acquire().await?;
+        let relaxed = puts.iter().all(|p| !p.pending);
+        if relaxed {
+            sqlx::query(DB::RELAXED.0).execute(&mut *conn).await?;
+        }
+        let result = async {
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            let mut applied = Vec::with_capacity(puts.len());
+            for p in puts {
+                let done = if p.version == 0 {
+                    sqlx::query(&DB::sql(
+                        "INSERT INTO ci_series (key, version, state, pending, updated_at) \
+                         VALUES (?, 1, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                    ))
+                    .bind(p.key.clone())
+                    .bind(p.state.clone())
+                    .bind(i64::from(p.pending))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                } else {
+                    sqlx::query(&DB::sql(
+                        "UPDATE ci_series SET version = version + 1, state = ?, pending = ?, \
+                         updated_at = ? WHERE key = ? AND version = ?",
+                    ))
+                    .bind(p.state.clone())
+                    .bind(i64::from(p.pending))
+                    .bind(now)
+                    .bind(p.key.clone())
+                    .bind(p.version)
+                    .execute(&mut *tx)
+                    .await?
+                };
+                applied.push(DB::rows_affected(&done) == 1);
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(applied)
+        }
+        .await;
+        if relaxed
+            && sqlx::query(DB::RELAXED.1)
+                .execute(&mut *conn)
+                .await
+                .is_err()
+        {
+            // Never hand the writer back with relaxed durability.
+            conn.close_on_drop();
+        }
+        result
     }
 
     /// The silences not ended when they were read: from [`SilenceCache`]
@@ -869,50 +939,14 @@ where
         state: &str,
         pending: bool,
     ) -> Result<bool, StoreError> {
-        let now = Utc::now().timestamp_millis();
-        let mut conn = self.writer.acquire().await?;
-        // A state that changes no alert (`pending` false) does not wait for
-        // the disk, like the replay memory: it survives a crash of ackbot;
-        // a power loss may lose it (a streak then counts one run fewer).
-        // Every alert change is written `pending` with full durability
-        // first, and that commit carries the relaxed ones before it (WAL).
-        if !pending {
-            sqlx::query(DB::RELAXED.0).execute(&mut *conn).await?;
-        }
-        let done = if version == 0 {
-            sqlx::query(&DB::sql(
-                "INSERT INTO ci_series (key, version, state, pending, updated_at) \
-                 VALUES (?, 1, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-            ))
-            .bind(key.to_string())
-            .bind(state.to_string())
-            .bind(i64::from(pending))
-            .bind(now)
-            .execute(&mut *conn)
+        self.ci_queue
+            .put(super::ci_writer::CiPut {
+                key: key.to_string(),
+                version,
+                state: state.to_string(),
+                pending,
+            })
             .await
-        } else {
-            sqlx::query(&DB::sql(
-                "UPDATE ci_series SET version = version + 1, state = ?, pending = ?, \
-                 updated_at = ? WHERE key = ? AND version = ?",
-            ))
-            .bind(state.to_string())
-            .bind(i64::from(pending))
-            .bind(now)
-            .bind(key.to_string())
-            .bind(version)
-            .execute(&mut *conn)
-            .await
-        };
-        if !pending
-            && sqlx::query(DB::RELAXED.1)
-                .execute(&mut *conn)
-                .await
-                .is_err()
-        {
-            // Never hand the writer back with relaxed durability.
-            conn.close_on_drop();
-        }
-        Ok(DB::rows_affected(&done?) == 1)
     }
 
     async fn ci_synced(&self, key: &str, version: i64) -> Result<(), StoreError> {

@@ -1166,3 +1166,57 @@ async fn streaks_survive_a_restart() {
     );
     assert_eq!(app.alert_count().await, 1);
 }
+
+#[tokio::test]
+async fn concurrent_deliveries_count_each_run_once() {
+    let app = spawn_app_with(with_ci).await;
+    // The same run, delivered 20 times at once (new delivery ids): one
+    // counts, the others are duplicates, whatever the interleaving.
+    let body = named_run("Concurrent", 5, "failure");
+    let same = futures_util::future::join_all((0..20).map(|i| {
+        let (app, body) = (&app, &body);
+        async move { app.github("workflow_run", &format!("c-{i}"), body).await }
+    }))
+    .await;
+    let mut outcomes = Vec::new();
+    for res in same {
+        outcomes.push(outcome(res).await);
+    }
+    outcomes.sort();
+    assert_eq!(
+        outcomes.iter().filter(|o| *o == "accepted").count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes.iter().filter(|o| *o == "duplicate").count(),
+        19,
+        "{outcomes:?}"
+    );
+    // 20 series at once: each counted (one failure each, no alert).
+    let bodies: Vec<Vec<u8>> = (0..20)
+        .map(|i| named_run(&format!("Many-{i}"), 1, "failure"))
+        .collect();
+    let many = futures_util::future::join_all(bodies.iter().enumerate().map(|(i, b)| {
+        let app = &app;
+        async move { app.github("workflow_run", &format!("m-{i}"), b).await }
+    }))
+    .await;
+    for res in many {
+        assert_eq!(outcome(res).await, "accepted");
+    }
+    let metrics = app.metrics_text().await;
+    for i in 0..20 {
+        let streak = format!(
+            "ackbot_ci_pipeline_consecutive_failures{{system=\"github\",source=\"acme\",project=\"octo-org/octo-repo\",pipeline=\"Many-{i}\",ref=\"main\"}}"
+        );
+        assert_eq!(sample(&metrics, &streak), 1.0, "{streak}");
+    }
+    // The next failure of the first series fires its alert: it counted once.
+    let second = named_run("Concurrent", 6, "failure");
+    assert_eq!(
+        outcome(app.github("workflow_run", "c-next", &second).await).await,
+        "accepted"
+    );
+    assert_eq!(app.alert_count().await, 1);
+}
