@@ -109,6 +109,9 @@ const CHUNK: usize = 500;
 /// Attempts for a transaction that lost a race with another replica.
 const ATTEMPTS: u32 = 5;
 
+/// CI series rows kept in memory at most (a row is a few KB).
+const CI_CACHE: usize = 10_000;
+
 pub struct SqlStore<DB: Database> {
     pub(super) writer: Pool<DB>,
     pub(super) reader: Pool<DB>,
@@ -116,6 +119,11 @@ pub struct SqlStore<DB: Database> {
     pub(super) engine: Arc<arc_swap::ArcSwap<Engine>>,
     queue: Queue,
     ci_queue: super::ci_writer::Queue,
+    /// CI series as this process last wrote or read them, so that a
+    /// delivery need not read its series first. Only a hint: a put made on
+    /// a stale entry (another replica wrote since) fails its version check
+    /// and drops the entry, and the request reads the store.
+    ci_cache: std::sync::Mutex<std::collections::HashMap<String, super::CiSeriesRow>>,
     /// The silences not yet ended, shared with the writer.
     silences: Arc<SilenceCache>,
     wake: Arc<tokio::sync::Notify>,
@@ -180,10 +188,20 @@ where
             engine,
             queue,
             ci_queue,
+            ci_cache: Default::default(),
             silences,
             wake,
             faults: background.faults,
         }
+    }
+
+    /// Remembers a series row; past [`CI_CACHE`] rows, starts over.
+    fn ci_cache_insert(&self, row: super::CiSeriesRow) {
+        let mut cache = self.ci_cache.lock().expect("cache lock");
+        if cache.len() >= CI_CACHE && !cache.contains_key(&row.key) {
+            cache.clear();
+        }
+        cache.insert(row.key.clone(), row);
     }
 
     /// Writes a batch of CI series states in one transaction (see
@@ -921,6 +939,9 @@ where
     for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
 {
     async fn ci_load(&self, key: &str) -> Result<Option<super::CiSeriesRow>, StoreError> {
+        if let Some(row) = self.ci_cache.lock().expect("cache lock").get(key) {
+            return Ok(Some(row.clone()));
+        }
         let row: Option<CiRow> = sqlx::query_as(&DB::sql(
             "SELECT key, version, state, pending FROM ci_series WHERE key = ?",
         ))
@@ -929,7 +950,11 @@ where
         // made on a stale read fails its version check (and is retried).
         .fetch_optional(&self.reader)
         .await?;
-        Ok(row.map(CiRow::into_series))
+        let row = row.map(CiRow::into_series);
+        if let Some(r) = &row {
+            self.ci_cache_insert(r.clone());
+        }
+        Ok(row)
     }
 
     async fn ci_put(
@@ -939,14 +964,25 @@ where
         state: &str,
         pending: bool,
     ) -> Result<bool, StoreError> {
-        self.ci_queue
-            .put(super::ci_writer::CiPut {
+        let put = super::ci_writer::CiPut {
+            key: key.to_string(),
+            version,
+            state: state.to_string(),
+            pending,
+        };
+        let applied = self.ci_queue.put(put).await;
+        match applied {
+            Ok(true) => self.ci_cache_insert(super::CiSeriesRow {
                 key: key.to_string(),
-                version,
+                version: version + 1,
                 state: state.to_string(),
                 pending,
-            })
-            .await
+            }),
+            _ => {
+                self.ci_cache.lock().expect("cache lock").remove(key);
+            }
+        }
+        applied
     }
 
     async fn ci_synced(&self, key: &str, version: i64) -> Result<(), StoreError> {
@@ -957,6 +993,11 @@ where
         .bind(version)
         .execute(&self.writer)
         .await?;
+        if let Some(row) = self.ci_cache.lock().expect("cache lock").get_mut(key) {
+            if row.version == version {
+                row.pending = false;
+            }
+        }
         Ok(())
     }
 
