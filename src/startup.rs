@@ -172,7 +172,12 @@ impl Application {
         let link_pages = web::Data::new(crate::inbound::links::LinkPages::from_config(&config));
         let channels = crate::outbound::build(&config).map_err(|e| anyhow::anyhow!(e))?;
         let (stop_delivery, stop) = tokio::sync::watch::channel(false);
-        let delivery = Arc::new(Delivery::new(store.clone(), channels, &config, stop));
+        let delivery = Arc::new(Delivery::new(
+            store.clone(),
+            channels,
+            &config,
+            stop.clone(),
+        ));
         let delivery_task = delivery.clone().spawn(&tasks);
         crate::watch::retention::spawn(store.clone(), config.storage.retention, &tasks);
         crate::watch::streaks::spawn(store.clone(), inbound.ci_rules.clone(), &tasks);
@@ -180,6 +185,7 @@ impl Application {
             store.clone(),
             inbound.ci_rules.clone(),
             inbound.watched.clone(),
+            stop.clone(),
             &tasks,
         );
         let life = web::Data::new(Lifecycle::new(tasks.clone()));

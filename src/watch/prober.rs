@@ -3,7 +3,8 @@
 //!
 //! - **One replica probes.** The prober runs where it holds the store's
 //!   lease `prober` (taken for [`LEASE`], renewed every [`RENEW`]); the
-//!   other replicas wait and take over within [`LEASE`] of its loss. A
+//!   other replicas wait and take over within [`LEASE`] of its loss, or
+//!   at their next try when a stopping replica gives it back. A
 //!   Jenkins build counted twice in a handover is still counted once (runs
 //!   are deduplicated by number, `crate::streaks`).
 //! - **Durable.** What a probe learns (streaks, cursors, since when a server
@@ -143,6 +144,7 @@ pub fn spawn(
     store: Arc<dyn Store>,
     rules: Arc<ArcSwap<Vec<CiRule>>>,
     watched: Arc<ArcSwap<Watched>>,
+    stop: tokio::sync::watch::Receiver<bool>,
     tasks: &Tasks,
 ) {
     let client = reqwest::Client::builder()
@@ -160,10 +162,10 @@ pub fn spawn(
         clients: Default::default(),
         regexes: Default::default(),
     });
-    tasks.spawn("prober", run(context));
+    tasks.spawn("prober", run(context, stop));
 }
 
-async fn run(cx: Arc<Context>) {
+async fn run(cx: Arc<Context>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let owner = {
         let mut b = [0u8; 8];
         getrandom::fill(&mut b).expect("OS random source");
@@ -179,6 +181,18 @@ async fn run(cx: Arc<Context>) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(TICK) => {}
+            _ = stop.changed() => {
+                // Stopping: probes end, and the lease is given back so that
+                // another replica, or this one restarted, takes over at once.
+                set.abort_all();
+                if held {
+                    let release = cx.store.release(LEASE_NAME, &owner);
+                    if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(2), release).await {
+                        tracing::warn!(error = %e, "prober: lease not given back; it runs out in 30 s");
+                    }
+                }
+                return;
+            }
             Some(done) = set.join_next_with_id(), if !set.is_empty() => {
                 let (key, outcome) = match done {
                     Ok((id, (key, outcome))) => {

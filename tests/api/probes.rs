@@ -198,11 +198,14 @@ async fn a_polled_jenkins_job_fires_catches_up_after_a_restart_and_its_outage_al
     // Stopped: build 3 fails and build 4 passes meanwhile; a restarted
     // ackbot reads both (3 counted before 4) and resolves.
     let dir = app.stop().await;
+    // A stopped ackbot polls no more (its prober ended with it).
+    jenkins.0.lock().unwrap().asked.clear();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(jenkins.0.lock().unwrap().asked, Vec::<String>::new());
     {
         let mut st = jenkins.0.lock().unwrap();
         st.builds.push(Some("FAILURE"));
         st.builds.push(Some("SUCCESS"));
-        st.asked.clear();
     }
     let app = spawn_app_in(dir, with_jenkins(server.uri())).await;
     let resolved = app.wait_state(JOB_ALERT, "resolved").await;
