@@ -109,6 +109,9 @@ const CHUNK: usize = 500;
 /// Attempts for a transaction that lost a race with another replica.
 const ATTEMPTS: u32 = 5;
 
+/// CI series states written by one statement at most.
+const CI_CHUNK: usize = 128;
+
 /// CI series rows kept in memory at most (a row is a few KB).
 const CI_CACHE: usize = 10_000;
 
@@ -222,36 +225,53 @@ where
         }
         let result = async {
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-            let mut applied = Vec::with_capacity(puts.len());
-            for p in puts {
-                let done = if p.version == 0 {
-                    sqlx::query(&DB::sql(
-                        "INSERT INTO ci_series (key, version, state, pending, updated_at) \
-                         VALUES (?, 1, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-                    ))
-                    .bind(p.key.clone())
-                    .bind(p.state.clone())
-                    .bind(i64::from(p.pending))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                } else {
-                    sqlx::query(&DB::sql(
-                        "UPDATE ci_series SET version = version + 1, state = ?, pending = ?, \
-                         updated_at = ? WHERE key = ? AND version = ?",
-                    ))
-                    .bind(p.state.clone())
-                    .bind(i64::from(p.pending))
-                    .bind(now)
-                    .bind(p.key.clone())
-                    .bind(p.version)
-                    .execute(&mut *tx)
-                    .await?
-                };
-                applied.push(DB::rows_affected(&done) == 1);
+            // One statement per power-of-two chunk of inserts and of updates
+            // (few statement shapes for the cache), each returning the keys
+            // it wrote: the puts whose version still matched.
+            let mut written = std::collections::HashSet::new();
+            let (inserts, updates): (Vec<_>, Vec<_>) = puts.iter().partition(|p| p.version == 0);
+            for chunk in pow2_chunks(&inserts, CI_CHUNK) {
+                let sql = format!(
+                    "INSERT INTO ci_series (key, version, state, pending, updated_at) VALUES {} \
+                     ON CONFLICT (key) DO NOTHING RETURNING key AS id",
+                    tuples(chunk.len(), 5)
+                );
+                let sql = DB::sql(&sql);
+                let mut args = DB::Arguments::default();
+                for p in chunk {
+                    bind(&mut args, p.key.clone())?;
+                    bind(&mut args, 1i64)?;
+                    bind(&mut args, p.state.clone())?;
+                    bind(&mut args, i64::from(p.pending))?;
+                    bind(&mut args, now)?;
+                }
+                let rows: Vec<IdRow> = sqlx::query_as_with(&sql, args).fetch_all(&mut *tx).await?;
+                written.extend(rows.into_iter().map(|r| r.id));
+            }
+            for chunk in pow2_chunks(&updates, CI_CHUNK) {
+                // VALUES columns are column1… in SQLite and PostgreSQL alike.
+                let sql = format!(
+                    "UPDATE ci_series SET version = ci_series.version + 1, state = v.column3, \
+                     pending = v.column4, updated_at = ? FROM (VALUES {}) AS v \
+                     WHERE ci_series.key = v.column1 AND ci_series.version = v.column2 \
+                     RETURNING ci_series.key AS id",
+                    tuples(chunk.len(), 4)
+                );
+                let sql = DB::sql(&sql);
+                let mut args = DB::Arguments::default();
+                bind(&mut args, now)?;
+                for p in chunk {
+                    bind(&mut args, p.key.clone())?;
+                    bind(&mut args, p.version)?;
+                    bind(&mut args, p.state.clone())?;
+                    bind(&mut args, i64::from(p.pending))?;
+                }
+                let rows: Vec<IdRow> = sqlx::query_as_with(&sql, args).fetch_all(&mut *tx).await?;
+                written.extend(rows.into_iter().map(|r| r.id));
             }
             tx.commit().await?;
-            Ok::<_, StoreError>(applied)
+            // Keys are unique in a batch (`ci_writer`).
+            Ok::<_, StoreError>(puts.iter().map(|p| written.contains(&p.key)).collect())
         }
         .await;
         if relaxed

@@ -515,3 +515,57 @@ async fn id_prefixes_find_exactly_the_ids_they_begin() {
         assert!(s.find_ids(bad, 5).await.unwrap().is_empty(), "{bad}");
     }
 }
+
+#[tokio::test]
+async fn ci_series_puts_apply_only_at_the_version_read_even_across_replicas() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = replicas(&dir).await;
+    // First writes: one wins per key, whichever replica.
+    assert!(a.ci_put("k1", 0, "s1", false).await.unwrap());
+    assert!(!b.ci_put("k1", 0, "other", false).await.unwrap());
+    // b read nothing yet: it reads the store, and sees a's write.
+    let row = b.ci_load("k1").await.unwrap().unwrap();
+    assert_eq!(
+        (row.version, row.state.as_str(), row.pending),
+        (1, "s1", false)
+    );
+    // a's cached row is now stale once b writes; a's put fails, then a
+    // reads the store again.
+    assert!(b.ci_put("k1", 1, "s2", true).await.unwrap());
+    // (On SQLite a and b are one store: one cache, already up to date.)
+    let cached = a.ci_load("k1").await.unwrap().unwrap().version;
+    assert_eq!(cached, if postgres() { 1 } else { 2 }, "cached");
+    assert!(!a.ci_put("k1", 1, "s-stale", false).await.unwrap());
+    let row = a.ci_load("k1").await.unwrap().unwrap();
+    assert_eq!(
+        (row.version, row.state.as_str(), row.pending),
+        (2, "s2", true)
+    );
+    // Many keys at once (one batch): each applied, and a stale version
+    // among them is refused alone.
+    let puts = (0..40).map(|i| {
+        let a = a.clone();
+        async move { a.ci_put(&format!("m{i}"), 0, "x", false).await.unwrap() }
+    });
+    assert!(
+        futures_util::future::join_all(puts)
+            .await
+            .into_iter()
+            .all(|ok| ok)
+    );
+    let mixed = (0..40).map(|i| {
+        let a = a.clone();
+        // Even keys at their version (1), odd ones at a stale 0.
+        async move {
+            a.ci_put(&format!("m{i}"), if i % 2 == 0 { 1 } else { 0 }, "y", false)
+                .await
+                .unwrap()
+        }
+    });
+    let results = futures_util::future::join_all(mixed).await;
+    for (i, ok) in results.into_iter().enumerate() {
+        assert_eq!(ok, i % 2 == 0, "m{i}");
+    }
+    assert_eq!(b.ci_load("m2").await.unwrap().unwrap().state, "y");
+    assert_eq!(b.ci_load("m3").await.unwrap().unwrap().state, "x");
+}
