@@ -102,6 +102,7 @@ pub async fn record_run(
         };
         state.system = system.as_str().to_string();
         state.source = source.to_string();
+        let was_firing = state.firing;
         let step = state.step(
             run,
             counts_as,
@@ -122,10 +123,6 @@ pub async fn record_run(
             }
             Step::Counted(change) => change,
         };
-        let was_firing = row
-            .as_ref()
-            .and_then(|r| parse(r).ok())
-            .is_some_and(|s| s.firing);
         let change = if rule.alert_severity().is_none() {
             // `ignore`: counted for the metrics, never an alert; one that
             // fired before the rule said so is resolved.

@@ -125,7 +125,10 @@ pub struct SqlStore<DB: Database> {
     /// CI series as this process last wrote or read them, so that a
     /// delivery need not read its series first. Only a hint: a put made on
     /// a stale entry (another replica wrote since) fails its version check
-    /// and drops the entry, and the request reads the store.
+    /// and drops the entry, and the request reads the store. (Another
+    /// replica's `ci_synced` changes no version: a `pending` flag cached
+    /// here may be stale, which costs one more ingest of the same alert
+    /// state, folded into the alert as an occurrence.)
     ci_cache: std::sync::Mutex<std::collections::HashMap<String, super::CiSeriesRow>>,
     /// The silences not yet ended, shared with the writer.
     silences: Arc<SilenceCache>,

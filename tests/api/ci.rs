@@ -1220,3 +1220,50 @@ async fn concurrent_deliveries_count_each_run_once() {
     );
     assert_eq!(app.alert_count().await, 1);
 }
+
+#[tokio::test]
+async fn a_series_whose_rule_turns_to_ignore_resolves_its_alert() {
+    let app = spawn_app_with(with_ci).await;
+    for n in [1, 2] {
+        let body = named_run("Sandbox", n, "failure");
+        assert_eq!(
+            outcome(app.github("workflow_run", &format!("i-{n}"), &body).await).await,
+            "accepted"
+        );
+    }
+    let alerts = app.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["state"], "firing");
+    let id = alerts[0]["id"].as_str().unwrap().to_string();
+    // Restarted with a rule that ignores the pipeline: its next result,
+    // even a failure, resolves the alert instead of leaving it for good.
+    let dir = app.stop().await;
+    let app = spawn_app_in(dir, |c| {
+        with_ci(c);
+        c.ci.rules = vec![
+            toml::from_str("matchers = ['pipeline=\"Sandbox\"']\nseverity = \"ignore\"").unwrap(),
+        ];
+        c.validate().unwrap();
+    })
+    .await;
+    let body = named_run("Sandbox", 3, "failure");
+    assert_eq!(
+        outcome(app.github("workflow_run", "i-3", &body).await).await,
+        "accepted"
+    );
+    assert_eq!(
+        app.get_json(&format!("/api/v1/alerts/{id}")).await["state"],
+        "resolved"
+    );
+    // Ignored from then on: more failures raise nothing.
+    let body = named_run("Sandbox", 4, "failure");
+    assert_eq!(
+        outcome(app.github("workflow_run", "i-4", &body).await).await,
+        "accepted"
+    );
+    assert_eq!(
+        app.get_json(&format!("/api/v1/alerts/{id}")).await["state"],
+        "resolved"
+    );
+    assert_eq!(app.alert_count().await, 1);
+}
