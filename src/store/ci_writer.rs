@@ -7,15 +7,18 @@
 //! series is still at the version it read. Two puts of one series in one
 //! batch: the first is applied, the second answered "changed meanwhile"
 //! (its request reads again). A batch that fails is retried one put at a
-//! time, so one put's trouble is not every put's.
+//! time, so one put's trouble is not every put's. A panic while writing is
+//! such a failure too: caught, its puts answered with the error, and the
+//! writer goes on (as [`super::writer`] does).
 
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
-use crate::tasks::Tasks;
+use crate::tasks::{Tasks, panic_message};
 
 /// The most puts one transaction takes.
 const MAX_BATCH: usize = 256;
@@ -76,7 +79,7 @@ pub(super) fn spawn(commit: Commit, tasks: &Tasks) -> Queue {
                 let _ = job.reply.send(Ok(false));
             }
             let puts: Vec<CiPut> = batch.iter().map(|j| j.put.clone()).collect();
-            match commit(puts).await {
+            match run(&commit, puts).await {
                 Ok(applied) => {
                     for (job, ok) in batch.into_iter().zip(applied) {
                         let _ = job.reply.send(Ok(ok));
@@ -85,7 +88,7 @@ pub(super) fn spawn(commit: Commit, tasks: &Tasks) -> Queue {
                 Err(e) if batch.len() > 1 => {
                     tracing::warn!(error = %e, puts = batch.len(), "CI series batch failed; writing its puts one by one");
                     for job in batch {
-                        let one = commit(vec![job.put.clone()]).await.map(|v| v[0]);
+                        let one = run(&commit, vec![job.put.clone()]).await.map(|v| v[0]);
                         let _ = job.reply.send(one);
                     }
                 }
@@ -98,4 +101,21 @@ pub(super) fn spawn(commit: Commit, tasks: &Tasks) -> Queue {
         }
     });
     Queue { tx }
+}
+
+/// Commits a batch; a panic inside is an error (the transaction is rolled
+/// back as it is dropped).
+async fn run(commit: &Commit, puts: Vec<CiPut>) -> Result<Vec<bool>, StoreError> {
+    let n = puts.len();
+    match std::panic::AssertUnwindSafe(commit(puts))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result,
+        Err(panic) => {
+            let cause = panic_message(panic.as_ref());
+            tracing::error!(%cause, puts = n, "the CI series writer panicked on a batch; its puts fail, the next batch goes on");
+            Err(StoreError::Internal(cause))
+        }
+    }
 }

@@ -119,16 +119,10 @@ impl Context {
 /// backs off.
 pub type Outcome = Result<(), ()>;
 
-fn random_unit() -> f64 {
-    let mut b = [0u8; 8];
-    getrandom::fill(&mut b).expect("OS random source");
-    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
-}
-
 /// The next delay: the interval ±10% after a good probe; doubling per
 /// failure in a row, up to [`MAX_BACKOFF`] (never below the interval).
 pub fn next_delay(interval: Duration, failures_in_a_row: u32) -> Duration {
-    let jitter = 0.9 + 0.2 * random_unit();
+    let jitter = 0.9 + 0.2 * crate::delivery::backoff::jitter();
     let base = if failures_in_a_row == 0 {
         interval
     } else {
@@ -166,11 +160,7 @@ pub fn spawn(
 }
 
 async fn run(cx: Arc<Context>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let owner = {
-        let mut b = [0u8; 8];
-        getrandom::fill(&mut b).expect("OS random source");
-        hex::encode(b)
-    };
+    let owner = crate::store::new_id();
     let mut held = false;
     let mut renew_at = Instant::now();
     let mut due: HashMap<String, Instant> = HashMap::new();
@@ -255,7 +245,10 @@ async fn run(cx: Arc<Context>, mut stop: tokio::sync::watch::Receiver<bool>) {
             match due.get(&key) {
                 None => {
                     // First sight: somewhere within its interval.
-                    due.insert(key, now + interval.mul_f64(random_unit()));
+                    due.insert(
+                        key,
+                        now + interval.mul_f64(crate::delivery::backoff::jitter()),
+                    );
                 }
                 Some(at) if *at <= now => {
                     busy.insert(key.clone());
