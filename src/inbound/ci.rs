@@ -42,10 +42,14 @@ const DELIVERY_TTL_SECS: i64 = 8 * 24 * 3600;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CiError {
-    #[error("{0} webhooks are not configured on this server (add a [[ci.{1}]] source)")]
-    NotConfigured(&'static str, &'static str),
-    #[error("{0}; no configured {1} source accepts this delivery")]
-    Refused(VerifyError, &'static str),
+    #[error(
+        "{} webhooks are not configured on this server (add a [[ci.{}]] source)",
+        .0.display(),
+        .0.as_str()
+    )]
+    NotConfigured(System),
+    #[error("{}; no configured {} source accepts this delivery", .0, .1.display())]
+    Refused(VerifyError, System),
     #[error("this Gitee timestamp and token were used already (replay)")]
     Replay,
     #[error(
@@ -143,7 +147,7 @@ struct Verified {
 /// signature that matched but is stale over one that did not match).
 fn first_match<S>(
     sources: &[S],
-    system: &'static str,
+    system: System,
     mut check: impl FnMut(usize, &S) -> Result<(), VerifyError>,
     name: impl Fn(&S) -> &str,
 ) -> Result<String, CiError> {
@@ -236,7 +240,6 @@ async fn finish(
     inbound: &Inbound,
     store: &dyn Store,
     system: System,
-    namespace: &'static str,
     verified: Verified,
     event: Result<Event, Unreadable>,
 ) -> Result<HttpResponse, CiError> {
@@ -247,7 +250,12 @@ async fn finish(
         let key = format!("{}\n{}", verified.source, ci::one_line(id, 200));
         match inbound
             .replay
-            .check(namespace, &key, now + DELIVERY_TTL_SECS, now)
+            .check(
+                delivery_namespace(system),
+                &key,
+                now + DELIVERY_TTL_SECS,
+                now,
+            )
             .await
         {
             Ok(Sighting::Repeat) if outcome != "out_of_order" => outcome = "duplicate",
@@ -275,6 +283,25 @@ fn is_form(req: &HttpRequest) -> bool {
     header(req, "Content-Type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
 }
 
+/// 404 (counted) when `system` has no source.
+fn configured<T>(system: System, sources: &[T]) -> Result<(), CiError> {
+    if sources.is_empty() {
+        return Err(refused(system, CiError::NotConfigured(system)));
+    }
+    Ok(())
+}
+
+/// Where a sender's delivery ids are remembered (the replay memory).
+fn delivery_namespace(system: System) -> &'static str {
+    match system {
+        System::Github => "github-delivery",
+        System::Gitlab => "gitlab-delivery",
+        System::Gitee => "gitee-delivery",
+        System::Gitea => "gitea-delivery",
+        System::Jenkins => "jenkins-delivery",
+    }
+}
+
 fn refused(system: System, e: CiError) -> CiError {
     crate::metrics::get().webhook(system.as_str(), e.outcome());
     e
@@ -289,16 +316,14 @@ pub async fn github(
 ) -> Result<HttpResponse, CiError> {
     let system = System::Github;
     let ci = config(&inbound);
-    if ci.config.github.is_empty() {
-        return Err(refused(system, CiError::NotConfigured("GitHub", "github")));
-    }
+    configured(system, &ci.config.github)?;
     let (sha256, sha1) = (
         header(&req, sig::GITHUB_SIGNATURE),
         header(&req, sig::GITHUB_SIGNATURE_SHA1),
     );
     let source = first_match(
         &ci.config.github,
-        "GitHub",
+        system,
         |_, s| match (sha256, s.accept_sha1) {
             (None, true) => sig::verify_github_sha1(s.secret.expose(), sha1, &body.0),
             _ => sig::verify_github(s.secret.expose(), sha256, &body.0),
@@ -314,15 +339,7 @@ pub async fn github(
         source,
         delivery: header(&req, "X-GitHub-Delivery").map(str::to_string),
     };
-    finish(
-        &inbound,
-        &**store,
-        system,
-        "github-delivery",
-        verified,
-        event,
-    )
-    .await
+    finish(&inbound, &**store, system, verified, event).await
 }
 
 /// `POST /ci/gitlab`.
@@ -334,9 +351,7 @@ pub async fn gitlab(
 ) -> Result<HttpResponse, CiError> {
     let system = System::Gitlab;
     let ci = config(&inbound);
-    if ci.config.gitlab.is_empty() {
-        return Err(refused(system, CiError::NotConfigured("GitLab", "gitlab")));
-    }
+    configured(system, &ci.config.gitlab)?;
     let headers = sig::StandardHeaders {
         id: header(&req, sig::WEBHOOK_ID),
         timestamp: header(&req, sig::WEBHOOK_TIMESTAMP),
@@ -346,7 +361,7 @@ pub async fn gitlab(
     let now = now_ms() / 1000;
     let source = first_match(
         &ci.config.gitlab,
-        "GitLab",
+        system,
         |i, s| {
             if let Some(key) = ci.gitlab_keys.get(i).and_then(Option::as_ref) {
                 sig::verify_gitlab_signature(key, headers, &body.0, now)?;
@@ -371,15 +386,7 @@ pub async fn gitlab(
             .or(headers.id)
             .map(str::to_string),
     };
-    finish(
-        &inbound,
-        &**store,
-        system,
-        "gitlab-delivery",
-        verified,
-        event,
-    )
-    .await
+    finish(&inbound, &**store, system, verified, event).await
 }
 
 /// `POST /ci/gitee`.
@@ -391,9 +398,7 @@ pub async fn gitee(
 ) -> Result<HttpResponse, CiError> {
     let system = System::Gitee;
     let ci = config(&inbound);
-    if ci.config.gitee.is_empty() {
-        return Err(refused(system, CiError::NotConfigured("Gitee", "gitee")));
-    }
+    configured(system, &ci.config.gitee)?;
     let (token, timestamp) = (
         header(&req, sig::GITEE_TOKEN),
         header(&req, sig::GITEE_TIMESTAMP),
@@ -402,7 +407,7 @@ pub async fn gitee(
     let mut signed_at = None;
     let source = first_match(
         &ci.config.gitee,
-        "Gitee",
+        system,
         |_, s| match s.mode {
             GiteeMode::Signature => {
                 signed_at = Some(sig::verify_gitee_signature(
@@ -436,15 +441,7 @@ pub async fn gitee(
         source,
         delivery: None,
     };
-    finish(
-        &inbound,
-        &**store,
-        system,
-        "gitee-delivery",
-        verified,
-        event,
-    )
-    .await
+    finish(&inbound, &**store, system, verified, event).await
 }
 
 /// `POST /ci/gitea` (also Forgejo).
@@ -456,16 +453,14 @@ pub async fn gitea(
 ) -> Result<HttpResponse, CiError> {
     let system = System::Gitea;
     let ci = config(&inbound);
-    if ci.config.gitea.is_empty() {
-        return Err(refused(system, CiError::NotConfigured("Gitea", "gitea")));
-    }
+    configured(system, &ci.config.gitea)?;
     let (forgejo, gitea) = (
         header(&req, sig::FORGEJO_SIGNATURE),
         header(&req, sig::GITEA_SIGNATURE),
     );
     let source = first_match(
         &ci.config.gitea,
-        "Gitea",
+        system,
         |_, s| sig::verify_gitea(s.secret.expose(), forgejo, gitea, &body.0),
         |s| &s.name,
     )
@@ -483,15 +478,7 @@ pub async fn gitea(
             .or(header(&req, "X-Gitea-Delivery"))
             .map(str::to_string),
     };
-    finish(
-        &inbound,
-        &**store,
-        system,
-        "gitea-delivery",
-        verified,
-        event,
-    )
-    .await
+    finish(&inbound, &**store, system, verified, event).await
 }
 
 /// `POST /ci/jenkins`: the Notification plugin, with `user:password@` in its URL.
@@ -503,16 +490,11 @@ pub async fn jenkins(
 ) -> Result<HttpResponse, CiError> {
     let system = System::Jenkins;
     let ci = config(&inbound);
-    if ci.config.jenkins.is_empty() {
-        return Err(refused(
-            system,
-            CiError::NotConfigured("Jenkins", "jenkins"),
-        ));
-    }
+    configured(system, &ci.config.jenkins)?;
     let authorization = header(&req, sig::AUTHORIZATION);
     let source = first_match(
         &ci.config.jenkins,
-        "Jenkins",
+        system,
         |_, s| match &s.push_password {
             Some(p) => sig::verify_basic(&s.push_user, p.expose(), authorization),
             None => Err(VerifyError::Unauthenticated),
@@ -525,13 +507,5 @@ pub async fn jenkins(
         source,
         delivery: None,
     };
-    finish(
-        &inbound,
-        &**store,
-        system,
-        "jenkins-delivery",
-        verified,
-        event,
-    )
-    .await
+    finish(&inbound, &**store, system, verified, event).await
 }
