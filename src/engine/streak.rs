@@ -283,8 +283,6 @@ impl SeriesState {
                 self.failures,
                 if self.failures == 1 { "" } else { "s" }
             ));
-        } else {
-            lines.push(format!("Passing again ({origin})"));
         }
         let mut annotations = std::collections::BTreeMap::new();
         if let Some(run) = &self.last {

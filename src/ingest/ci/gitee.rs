@@ -111,14 +111,7 @@ pub fn parse(event: Option<&str>, body: &[u8]) -> Result<Event, Unreadable> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn payload(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/tests/vectors/cicd-payloads/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
+    use crate::ingest::ci::test_payload as payload;
 
     #[test]
     fn a_gitee_go_notification_is_a_result_of_its_job() {

@@ -218,14 +218,7 @@ fn job(e: JobEvent) -> Event {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn payload(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/tests/vectors/cicd-payloads/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
+    use crate::ingest::ci::test_payload as payload;
 
     #[test]
     fn a_completed_run_is_a_finished_run_with_its_commit() {

@@ -170,14 +170,7 @@ fn pipeline(p: PipelineHook) -> Result<Event, Unreadable> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn payload(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/tests/vectors/cicd-payloads/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
+    use crate::ingest::ci::test_payload as payload;
 
     #[test]
     fn a_failed_pipeline_names_its_failed_jobs() {

@@ -245,14 +245,11 @@ pub fn api_build(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::ci::test_payload as payload;
 
     #[test]
     fn the_docs_example_is_a_success_of_its_job() {
-        let body = std::fs::read(format!(
-            "{}/tests/vectors/cicd-payloads/jenkins-notification-plugin-doc-example.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
+        let body = payload("jenkins-notification-plugin-doc-example.json");
         let Event::Finished(run) = parse(&body).unwrap() else {
             panic!("not a result")
         };
@@ -264,14 +261,6 @@ mod tests {
             run.url.as_deref(),
             Some("http://localhost:8080/job/asgard/18/")
         );
-    }
-
-    fn payload(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/tests/vectors/cicd-payloads/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
     }
 
     #[test]

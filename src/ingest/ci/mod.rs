@@ -234,6 +234,16 @@ pub fn seconds_between(start: Option<&str>, end: Option<&str>) -> Option<f64> {
     (ms >= 0).then(|| ms as f64 / 1000.0)
 }
 
+/// A captured payload of `tests/vectors/cicd-payloads/`.
+#[cfg(test)]
+pub(crate) fn test_payload(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/vectors/cicd-payloads/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
