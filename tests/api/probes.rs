@@ -195,6 +195,21 @@ async fn a_polled_jenkins_job_fires_catches_up_after_a_restart_and_its_outage_al
     assert_eq!(alert["labels"]["project"], "platform/api");
     assert_eq!(alert["labels"]["ref"], "main");
 
+    // The cursor is saved after the build is counted, so a stop right after
+    // the alert fires would (rightly) read build 2 again. A server's polls
+    // run one after another: the next poll starting means the cursor of the
+    // one that read build 2 is stored.
+    eventually("cursor after build 2 stored", WAIT, || async {
+        let asked = jenkins.0.lock().unwrap().asked.clone();
+        let two = asked
+            .iter()
+            .position(|p| p == "/job/platform/job/api/2/api/json")?;
+        asked[two..]
+            .iter()
+            .any(|p| p == "/job/platform/api/json")
+            .then_some(())
+    })
+    .await;
     // Stopped: build 3 fails and build 4 passes meanwhile; a restarted
     // ackbot reads both (3 counted before 4) and resolves.
     let dir = app.stop().await;
