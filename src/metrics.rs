@@ -73,6 +73,25 @@ pub const PIPELINE_STATUSES: [&str; 6] = [
     "neutral",
 ];
 
+/// What became of what applications and log shippers sent.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IntakeLabels {
+    /// `sentry`, `loki` or `lines`.
+    pub source: String,
+    /// Sentry: `event`, `check_in` or the other item types' data category;
+    /// logs: `line`.
+    pub kind: String,
+    /// `accepted`, `dropped` (read and not used: an ignored item type, a
+    /// line no rule matched), `unreadable`, `rate_limited`, `refused`
+    /// (authentication), `too_large`.
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RuleLabels {
+    pub rule: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DeliveryLabels {
     pub channel: String,
@@ -95,6 +114,10 @@ pub struct Metrics {
     pub pipeline_duration: Family<PipelineLabels, Histogram, HistogramMaker>,
     /// Results of series beyond `[ci] max_series`: counted here only.
     pub series_overflow: Counter,
+    /// Sentry items and log lines by source, kind and outcome.
+    pub intake: Family<IntakeLabels, Counter>,
+    /// Log lines each `[[logs.rules]]` rule matched.
+    pub rule_matches: Family<RuleLabels, Counter>,
     series: std::sync::Mutex<std::collections::HashSet<PipelineLabels>>,
     max_series: std::sync::atomic::AtomicUsize,
 }
@@ -161,8 +184,22 @@ pub fn get() -> &'static Metrics {
             "Pipeline results not shown per series because [ci] max_series series are shown",
             series_overflow.clone(),
         );
+        let intake = Family::<IntakeLabels, Counter>::default();
+        registry.register(
+            "intake",
+            "Sentry items and log lines by source, kind and outcome (accepted, dropped, unreadable, rate_limited, refused, too_large)",
+            intake.clone(),
+        );
+        let rule_matches = Family::<RuleLabels, Counter>::default();
+        registry.register(
+            "log_rule_matches",
+            "Log lines matched, by [[logs.rules]] rule",
+            rule_matches.clone(),
+        );
         Metrics {
             registry,
+            intake,
+            rule_matches,
             alerts_accepted,
             deliveries,
             webhooks,
@@ -195,6 +232,18 @@ impl Metrics {
                 outcome: outcome.to_string(),
             })
             .inc();
+    }
+
+    pub fn intake(&self, source: &str, kind: &str, outcome: &str, n: u64) {
+        if n > 0 {
+            self.intake
+                .get_or_create(&IntakeLabels {
+                    source: source.to_string(),
+                    kind: kind.to_string(),
+                    outcome: outcome.to_string(),
+                })
+                .inc_by(n);
+        }
     }
 
     /// `[ci] max_series` (start-up and reloads).

@@ -160,6 +160,14 @@ fn restart_only(old: &Config, new: &Config) -> Vec<&'static str> {
     );
     check("server.body_timeout", o.body_timeout == n.body_timeout);
     check(
+        "errors.max_body_bytes",
+        old.errors.max_body_bytes == new.errors.max_body_bytes,
+    );
+    check(
+        "logs.max_body_bytes",
+        old.logs.max_body_bytes == new.logs.max_body_bytes,
+    );
+    check(
         "server.header_timeout",
         o.header_timeout == n.header_timeout,
     );

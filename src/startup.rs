@@ -168,6 +168,8 @@ impl Application {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let max_connections = connection_cap(config.server.max_connections);
         let ingest_limit = config.server.max_ingest_body_bytes;
+        let errors_limit = config.errors.max_body_bytes;
+        let logs_limit = config.logs.max_body_bytes;
         let tokens = web::Data::new(ApiTokens::new(config.api.tokens.clone()));
         let link_pages = web::Data::new(crate::inbound::links::LinkPages::from_config(&config));
         let channels = crate::outbound::build(&config).map_err(|e| anyhow::anyhow!(e))?;
@@ -181,6 +183,7 @@ impl Application {
         let delivery_task = delivery.clone().spawn(&tasks);
         crate::watch::retention::spawn(store.clone(), config.storage.retention, &tasks);
         crate::watch::streaks::spawn(store.clone(), inbound.ci_rules.clone(), &tasks);
+        crate::watch::quiet::spawn(store.clone(), &tasks);
         crate::watch::prober::spawn(
             store.clone(),
             inbound.ci_rules.clone(),
@@ -216,7 +219,10 @@ impl Application {
                 .app_data(store_data.clone())
                 .app_data(app_life.clone())
                 .app_data(app_reloader.clone())
+                // Before the /api/v1 scope, which would answer 404 for /api/v1/logs.
+                .configure(|cfg| inbound::logs::routes(cfg, logs_limit))
                 .configure(api::routes(ingest_limit))
+                .configure(|cfg| inbound::sentry::routes(cfg, errors_limit))
                 .configure(routes(ingest_limit))
         })
         // Stops are ours (`serve_until_signalled`, `stop`): they close idle

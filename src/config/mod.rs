@@ -11,6 +11,8 @@
 
 pub mod checks;
 pub mod ci;
+pub mod errors;
+pub mod logs;
 mod expand;
 pub mod routing;
 mod secret;
@@ -24,6 +26,7 @@ use thiserror::Error;
 
 pub use checks::CheckConfig;
 pub use ci::CiConfig;
+pub use errors::ErrorsConfig;
 pub use expand::ExpandError;
 pub use routing::{ChannelConfig, ChannelKind, RouteConfig};
 pub use secret::Secret;
@@ -91,6 +94,12 @@ pub struct Config {
     /// Health checks ackbot runs itself.
     #[serde(default)]
     pub checks: Vec<CheckConfig>,
+    /// Applications' errors through the Sentry protocol.
+    #[serde(default)]
+    pub errors: ErrorsConfig,
+    /// Log lines from Loki clients and scripts, and the rules over them.
+    #[serde(default)]
+    pub logs: logs::LogsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -628,6 +637,8 @@ impl Config {
         routing::validate(&self.channels, &self.routes, feishu_app)?;
         self.ci.validate()?;
         checks::validate(&self.checks)?;
+        errors::validate(&self.errors)?;
+        self.logs.validate()?;
         if let Some(l) = &self.links {
             if l.secret.expose().len() < 32 {
                 return Err(invalid("links.secret", "must be at least 32 characters"));

@@ -13,6 +13,7 @@
 //!   group_wait, group_interval, repeat_interval).
 //! - [`streak`]: CI failure streaks, and the alert a streak raises.
 
+pub mod logrules;
 pub mod notify;
 pub mod route;
 pub mod streak;

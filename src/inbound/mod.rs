@@ -11,8 +11,10 @@ pub mod error;
 pub mod feishu;
 pub mod health;
 pub mod links;
+pub mod logs;
 pub mod peers;
 pub mod reload;
+pub mod sentry;
 pub mod wecom;
 
 use std::sync::Arc;
@@ -48,6 +50,10 @@ pub struct Inbound {
     pub watched: Arc<arc_swap::ArcSwap<crate::watch::prober::Watched>>,
     pub replay: Arc<ReplayMemory>,
     pub handler: Arc<dyn InteractionHandler>,
+    /// `[errors]`: Sentry projects and their rate limit.
+    pub errors: arc_swap::ArcSwap<sentry::ErrorsInbound>,
+    /// `[logs]`: tokens, rules and their windows.
+    pub logs: arc_swap::ArcSwap<logs::LogsInbound>,
 }
 
 impl Inbound {
@@ -67,6 +73,8 @@ impl Inbound {
             )),
             replay,
             handler,
+            errors: arc_swap::ArcSwap::new(sentry::shared(&config.errors)),
+            logs: arc_swap::ArcSwap::new(logs::shared(&config.logs)),
         };
         this.reconfigure(config);
         this
@@ -76,6 +84,8 @@ impl Inbound {
     /// `config`.
     pub fn reconfigure(&self, config: &Config) {
         self.ci.store(Arc::new(ci::CiInbound::new(&config.ci)));
+        self.errors.store(sentry::shared(&config.errors));
+        self.logs.store(logs::shared(&config.logs));
         self.ci_rules.store(Arc::new(config.ci.rules.clone()));
         self.watched
             .store(Arc::new(crate::watch::prober::Watched::from_config(config)));

@@ -4,3 +4,7 @@
 
 pub mod alertmanager;
 pub mod ci;
+pub mod decode;
+pub mod lines;
+pub mod loki;
+pub mod sentry;

@@ -13,6 +13,7 @@ pub mod dingtalk;
 mod error;
 pub mod feishu;
 pub mod links;
+pub mod sentry;
 pub mod timestamp;
 pub mod webhook;
 pub mod wecom;

@@ -4,11 +4,13 @@
 //!
 //! - [`retention`]: prunes what is older than `[storage] retention`.
 //! - [`streaks`]: ingests CI alerts whose first ingest failed.
+//! - [`quiet`]: resolves error groups and log-rule groups that went quiet.
 //! - [`prober`]: the Jenkins poller ([`jenkins`]) and the health checks
 //!   ([`checks`]); unlike the others, it runs on one replica at a time.
 
 pub mod checks;
 pub mod jenkins;
 pub mod prober;
+pub mod quiet;
 pub mod retention;
 pub mod streaks;
