@@ -12,8 +12,8 @@
 pub mod checks;
 pub mod ci;
 pub mod errors;
-pub mod logs;
 mod expand;
+pub mod logs;
 pub mod routing;
 mod secret;
 

@@ -87,7 +87,9 @@ fn digest(s: &str) -> [u8; 32] {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogsError {
-    #[error("missing or wrong token; send one of [logs] tokens as a Bearer token or the basic-auth password")]
+    #[error(
+        "missing or wrong token; send one of [logs] tokens as a Bearer token or the basic-auth password"
+    )]
     Unauthorized,
     #[error(transparent)]
     Decode(#[from] DecodeError),
@@ -268,9 +270,7 @@ async fn handle(
         max_entries: 10_000,
     };
     let content_type = header(req, CONTENT_TYPE.as_str());
-    let now_ns = chrono::Utc::now()
-        .timestamp_nanos_opt()
-        .unwrap_or(i64::MAX);
+    let now_ns = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
     let mut streams = match kind {
         Kind::Push | Kind::LegacyPush => {
             let format = loki::format_for(content_type, matches!(kind, Kind::LegacyPush));
@@ -302,9 +302,7 @@ async fn handle(
     for (rule, n) in &fires.by_rule {
         metrics
             .rule_matches
-            .get_or_create(&crate::metrics::RuleLabels {
-                rule: rule.clone(),
-            })
+            .get_or_create(&crate::metrics::RuleLabels { rule: rule.clone() })
             .inc_by(*n);
     }
     if !fires.alerts.is_empty() {
@@ -399,7 +397,9 @@ fn evaluate(logs: &LogsInbound, streams: &[loki::Stream], now_ns: i64) -> (u64, 
             }
             state.last.insert(fire.fingerprint_key.clone(), now_ns);
         }
-        fired.alerts.push(to_alert(&fire, rule.resolve_after, rule.window, hit));
+        fired
+            .alerts
+            .push(to_alert(&fire, rule.resolve_after, rule.window, hit));
     }
     fired.by_rule = by_rule.into_iter().collect();
     (total, fired)
@@ -412,7 +412,10 @@ fn to_alert(fire: &Fire, resolve_after: Option<Duration>, window: Duration, hit:
     let (labels, _) = Labels::repair(pairs, 1024, 64, &["source", "rule"]);
     let mut annotations = Vec::new();
     if let Some(d) = resolve_after {
-        annotations.push(("resolve_after".to_string(), format!("{}s", d.as_secs().max(1))));
+        annotations.push((
+            "resolve_after".to_string(),
+            format!("{}s", d.as_secs().max(1)),
+        ));
     }
     let (annotations, _) = Labels::repair(annotations, 64, 4, &[]);
     let mut content = String::new();
@@ -427,8 +430,9 @@ fn to_alert(fire: &Fire, resolve_after: Option<Duration>, window: Duration, hit:
         hit.line
     ));
     NewAlert {
-        fingerprint: Fingerprint::parse(&format!("log-{}", fire.fingerprint_key))
-            .unwrap_or_else(|_| Fingerprint::derive(None, &fire.fingerprint_key, &Labels::default())),
+        fingerprint: Fingerprint::parse(&format!("log-{}", fire.fingerprint_key)).unwrap_or_else(
+            |_| Fingerprint::derive(None, &fire.fingerprint_key, &Labels::default()),
+        ),
         title: truncate_text(&fire.title, MAX_TITLE_LEN),
         content: truncate_text(&content, MAX_CONTENT_LEN),
         severity: fire.severity,
@@ -464,7 +468,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, limit: usize) {
             .post(plain_lines)
             .default_service(json_405()),
     )
-    .service(web::resource("/ready").get(ready).default_service(json_405()));
+    .service(
+        web::resource("/ready")
+            .get(ready)
+            .default_service(json_405()),
+    );
 }
 
 pub fn shared(config: &LogsConfig) -> Arc<LogsInbound> {

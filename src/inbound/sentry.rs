@@ -223,7 +223,8 @@ async fn handle(
     let decoded = decode::decode(body, encoding, errors.config.max_decoded_bytes)?;
     let (event_id, items) = match endpoint {
         Endpoint::Envelope => {
-            let env = envelope::parse(&decoded).map_err(|e| SentryError::Malformed(e.to_string()))?;
+            let env =
+                envelope::parse(&decoded).map_err(|e| SentryError::Malformed(e.to_string()))?;
             if early.is_err() {
                 let k = auth::public_key(given_header, query, env.dsn.as_deref())
                     .map_err(|_| SentryError::Unauthorized)?;
@@ -312,10 +313,13 @@ pub fn routes(cfg: &mut web::ServiceConfig, limit: usize) {
         .default_service(json_405()),
     )
     .service(
-        web::resource(["/api/{project_id:\\d+}/store/", "/api/{project_id:\\d+}/store"])
-            .app_data(limit)
-            .post(store_event)
-            .default_service(json_405()),
+        web::resource([
+            "/api/{project_id:\\d+}/store/",
+            "/api/{project_id:\\d+}/store",
+        ])
+        .app_data(limit)
+        .post(store_event)
+        .default_service(json_405()),
     );
 }
 

@@ -131,15 +131,24 @@ mod tests {
     #[test]
     fn every_encoding_round_trips() {
         let data = b"{\"a\":1}\n".repeat(100);
-        assert_eq!(&decode(&gzip(&data), Encoding::Gzip, 1 << 20).unwrap()[..], &data[..]);
+        assert_eq!(
+            &decode(&gzip(&data), Encoding::Gzip, 1 << 20).unwrap()[..],
+            &data[..]
+        );
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(&data).unwrap();
         let z = Bytes::from(z.finish().unwrap());
-        assert_eq!(&decode(&z, Encoding::Deflate, 1 << 20).unwrap()[..], &data[..]);
+        assert_eq!(
+            &decode(&z, Encoding::Deflate, 1 << 20).unwrap()[..],
+            &data[..]
+        );
         let mut r = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         r.write_all(&data).unwrap();
         let r = Bytes::from(r.finish().unwrap());
-        assert_eq!(&decode(&r, Encoding::Deflate, 1 << 20).unwrap()[..], &data[..]);
+        assert_eq!(
+            &decode(&r, Encoding::Deflate, 1 << 20).unwrap()[..],
+            &data[..]
+        );
         let plain = Bytes::from(data.clone());
         assert_eq!(decode(&plain, Encoding::Identity, 1 << 20).unwrap(), plain);
     }

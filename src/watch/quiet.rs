@@ -40,9 +40,7 @@ pub fn spawn(store: Arc<dyn Store>, tasks: &Tasks) {
 /// The `resolve_after` of an alert, if it has one.
 pub fn quiet_for(record: &AlertRecord) -> Option<Duration> {
     let v = record.annotations.get("resolve_after")?;
-    humantime::parse_duration(v)
-        .ok()
-        .filter(|d| !d.is_zero())
+    humantime::parse_duration(v).ok().filter(|d| !d.is_zero())
 }
 
 /// Resolves what has been quiet long enough; returns how many.
@@ -67,9 +65,8 @@ pub async fn sweep(store: &dyn Store) -> Result<usize, StoreError> {
 
 fn resolution(r: &AlertRecord) -> NewAlert {
     NewAlert {
-        fingerprint: Fingerprint::parse(&r.fingerprint).unwrap_or_else(|_| {
-            Fingerprint::derive(r.service.as_deref(), &r.title, &r.labels)
-        }),
+        fingerprint: Fingerprint::parse(&r.fingerprint)
+            .unwrap_or_else(|_| Fingerprint::derive(r.service.as_deref(), &r.title, &r.labels)),
         title: r.title.clone(),
         content: r.content.clone(),
         severity: r.severity,

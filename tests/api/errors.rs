@@ -32,7 +32,11 @@ fn capture(stem: &str) -> Vec<u8> {
         env!("CARGO_MANIFEST_DIR")
     )) {
         let clean: String = b64.split_whitespace().collect();
-        wire.extend(base64::engine::general_purpose::STANDARD.decode(clean).unwrap());
+        wire.extend(
+            base64::engine::general_purpose::STANDARD
+                .decode(clean)
+                .unwrap(),
+        );
     }
     wire
 }
@@ -120,7 +124,12 @@ async fn every_captured_sdk_request_is_answered_200_with_its_event_id() {
     let app = spawn_app_with(with_project(|_| {})).await;
     for stem in CAPTURES {
         let r = app.raw(&capture(stem)).await;
-        assert_eq!(r.status, 200, "{stem}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            200,
+            "{stem}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         let envelope = envelope_of(stem);
         let first = envelope.split(|b| *b == b'\n').next().unwrap();
         let header: Value = serde_json::from_slice(first).unwrap();
@@ -131,10 +140,14 @@ async fn every_captured_sdk_request_is_answered_200_with_its_event_id() {
             assert_eq!(body["id"], want.as_str(), "{stem}");
             assert_eq!(want.len(), 32);
         } else {
-            assert!(body.get("id").is_none() || header.get("event_id").is_some(), "{stem}: {body}");
+            assert!(
+                body.get("id").is_none() || header.get("event_id").is_some(),
+                "{stem}: {body}"
+            );
         }
         assert!(
-            r.header("content-type").is_some_and(|t| t.starts_with("application/json")),
+            r.header("content-type")
+                .is_some_and(|t| t.starts_with("application/json")),
             "{stem}"
         );
     }
@@ -146,7 +159,10 @@ async fn every_captured_sdk_request_is_answered_200_with_its_event_id() {
         titles.contains(&"ValueError: amount 250 exceeds limit for order 17"),
         "{titles:?}"
     );
-    assert!(titles.iter().all(|t| !t.contains("checkout-worker")), "{titles:?}");
+    assert!(
+        titles.iter().all(|t| !t.contains("checkout-worker")),
+        "{titles:?}"
+    );
     let metrics = app
         .client
         .get(app.url("/metrics"))
@@ -157,11 +173,14 @@ async fn every_captured_sdk_request_is_answered_200_with_its_event_id() {
         .await
         .unwrap();
     assert!(
-        metrics.contains("ackbot_intake_total{source=\"sentry\",kind=\"event\",outcome=\"accepted\"}"),
+        metrics
+            .contains("ackbot_intake_total{source=\"sentry\",kind=\"event\",outcome=\"accepted\"}"),
         "{metrics}"
     );
     assert!(
-        metrics.contains("ackbot_intake_total{source=\"sentry\",kind=\"transaction\",outcome=\"dropped\"}"),
+        metrics.contains(
+            "ackbot_intake_total{source=\"sentry\",kind=\"transaction\",outcome=\"dropped\"}"
+        ),
         "{metrics}"
     );
 }
@@ -169,11 +188,22 @@ async fn every_captured_sdk_request_is_answered_200_with_its_event_id() {
 #[tokio::test]
 async fn a_python_exception_says_what_broke_where_and_gzip_and_brotli_are_one_group() {
     let app = spawn_app_with(with_project(|_| {})).await;
-    assert_eq!(app.raw(&capture("sentry-python-envelope-exception")).await.status, 200);
+    assert_eq!(
+        app.raw(&capture("sentry-python-envelope-exception"))
+            .await
+            .status,
+        200
+    );
     let title = "ValueError: amount 250 exceeds limit for order 17";
     let a = alert_titled(&app, title).await;
     let content = a["content"].as_str().unwrap();
-    for needle in ["at charge (app.py:24)", "production", "release shop@1.4.2", "server web-01", "user 7"] {
+    for needle in [
+        "at charge (app.py:24)",
+        "production",
+        "release shop@1.4.2",
+        "server web-01",
+        "user 7",
+    ] {
         assert!(content.contains(needle), "{needle}: {content}");
     }
     assert!(!content.contains("vars"), "{content}");
@@ -188,7 +218,12 @@ async fn a_python_exception_says_what_broke_where_and_gzip_and_brotli_are_one_gr
     let trace = a["trace_id"].as_str().expect("trace id");
     assert!(envelope.contains(trace) && trace.len() == 32, "{trace}");
     // The same event compressed with brotli folds into the same alert.
-    assert_eq!(app.raw(&capture("sentry-python-envelope-exception-br")).await.status, 200);
+    assert_eq!(
+        app.raw(&capture("sentry-python-envelope-exception-br"))
+            .await
+            .status,
+        200
+    );
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let same: Vec<Value> = alerts(&app)
@@ -208,11 +243,17 @@ async fn a_python_exception_says_what_broke_where_and_gzip_and_brotli_are_one_gr
 #[tokio::test]
 async fn a_rust_panic_is_critical_with_the_app_frame_on_top() {
     let app = spawn_app_with(with_project(|_| {})).await;
-    assert_eq!(app.raw(&capture("sentry-rust-envelope-panic")).await.status, 200);
+    assert_eq!(
+        app.raw(&capture("sentry-rust-envelope-panic")).await.status,
+        200
+    );
     let a = alerts(&app).await.into_iter().next().expect("an alert");
     assert_eq!(a["severity"], "critical", "{a}");
     let content = a["content"].as_str().unwrap();
-    let first_frame = content.lines().find(|l| l.starts_with("at ")).unwrap_or_default();
+    let first_frame = content
+        .lines()
+        .find(|l| l.starts_with("at "))
+        .unwrap_or_default();
     assert!(
         first_frame.contains("rustcap::sentry_main::{{closure}}")
             && first_frame.contains("main.rs:46"),
@@ -221,14 +262,21 @@ async fn a_rust_panic_is_critical_with_the_app_frame_on_top() {
     assert!(!content.contains("sentry_backtrace"), "{content}");
     // A tracing error event has no level: error, titled by its message.
     assert_eq!(
-        app.raw(&capture("sentry-rust-envelope-tracing-error-event")).await.status,
+        app.raw(&capture("sentry-rust-envelope-tracing-error-event"))
+            .await
+            .status,
         200
     );
     let t = alert_titled(&app, "payment failed: card declined").await;
     assert_eq!(t["severity"], "error");
     // Node: key in the query string, chunked, items without length, no
     // final newline.
-    assert_eq!(app.raw(&capture("sentry-node-envelope-exception")).await.status, 200);
+    assert_eq!(
+        app.raw(&capture("sentry-node-envelope-exception"))
+            .await
+            .status,
+        200
+    );
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let found = alerts(&app).await.into_iter().any(|a| {
@@ -239,7 +287,11 @@ async fn a_rust_panic_is_critical_with_the_app_frame_on_top() {
         if found {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{:#?}", alerts(&app).await);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:#?}",
+            alerts(&app).await
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -251,7 +303,12 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 }
 
 /// A POST of `body` to the envelope endpoint with these headers.
-async fn post(app: &TestApp, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> reqwest::Response {
+async fn post(
+    app: &TestApp,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> reqwest::Response {
     let mut r = app.client.post(app.url(path)).body(body);
     for (k, v) in headers {
         r = r.header(*k, *v);
@@ -270,9 +327,21 @@ async fn refusals_change_nothing_and_are_never_5xx() {
     let good = auth(KEY);
     let wrong = auth("ffffffffffffffffffffffffffffffff");
     let cases: Vec<(&str, &str, Vec<(&str, &str)>, Vec<u8>, u16)> = vec![
-        ("wrong key", "/api/42/envelope/", vec![("x-sentry-auth", &wrong)], envelope.clone(), 401),
+        (
+            "wrong key",
+            "/api/42/envelope/",
+            vec![("x-sentry-auth", &wrong)],
+            envelope.clone(),
+            401,
+        ),
         ("no key", "/api/42/envelope/", vec![], envelope.clone(), 401),
-        ("unknown project", "/api/7/envelope/", vec![("x-sentry-auth", &good)], envelope.clone(), 401),
+        (
+            "unknown project",
+            "/api/7/envelope/",
+            vec![("x-sentry-auth", &good)],
+            envelope.clone(),
+            401,
+        ),
         (
             "two keys that differ",
             "/api/42/envelope/?sentry_key=ffffffffffffffffffffffffffffffff",
@@ -331,7 +400,10 @@ async fn refusals_change_nothing_and_are_never_5xx() {
         assert_eq!(r.status().as_u16(), status, "{what}");
         let has_sentry_error = r.headers().contains_key("x-sentry-error");
         let body: Value = r.json().await.unwrap();
-        assert!(body["error"].is_string() && body["message"].is_string(), "{what}: {body}");
+        assert!(
+            body["error"].is_string() && body["message"].is_string(),
+            "{what}: {body}"
+        );
         assert!(has_sentry_error, "{what}");
         assert!(!body.to_string().contains(KEY), "{what}: the key is echoed");
     }
@@ -369,7 +441,13 @@ async fn over_the_rate_the_sdk_is_told_to_back_off_in_a_form_every_sdk_reads() {
     let mut statuses = vec![];
     let mut limited = None;
     for _ in 0..4 {
-        let r = post(&app, "/api/42/envelope/", &[("x-sentry-auth", &good)], envelope.clone()).await;
+        let r = post(
+            &app,
+            "/api/42/envelope/",
+            &[("x-sentry-auth", &good)],
+            envelope.clone(),
+        )
+        .await;
         statuses.push(r.status().as_u16());
         if r.status() == 429 {
             limited = Some(r);
@@ -377,12 +455,24 @@ async fn over_the_rate_the_sdk_is_told_to_back_off_in_a_form_every_sdk_reads() {
     }
     assert_eq!(&statuses[..2], [200, 200], "{statuses:?}");
     let r = limited.expect("a 429");
-    let limits = r.headers()["x-sentry-rate-limits"].to_str().unwrap().to_string();
+    let limits = r.headers()["x-sentry-rate-limits"]
+        .to_str()
+        .unwrap()
+        .to_string();
     // retry_after:categories:scope, all three parts (the Rust SDK needs
     // the scope), empty categories (pause everything).
     let parts: Vec<&str> = limits.split(':').collect();
-    assert!(parts.len() >= 3 && parts[0].parse::<u64>().is_ok() && parts[1].is_empty(), "{limits}");
-    assert!(r.headers()["retry-after"].to_str().unwrap().parse::<u64>().is_ok());
+    assert!(
+        parts.len() >= 3 && parts[0].parse::<u64>().is_ok() && parts[1].is_empty(),
+        "{limits}"
+    );
+    assert!(
+        r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -408,11 +498,16 @@ async fn the_rust_sdk_reports_errors_and_panics_and_50_of_one_error_are_one_aler
             tracing::error!(order_id = 17, "payment failed: card declined");
         });
         let err = std::io::Error::other("disk full");
-        for _ in 0..50 {
+        let client = sentry::Hub::current().client().unwrap();
+        for i in 0..50 {
             sentry::capture_error(&err);
+            // The SDK's queue holds 30 envelopes and drops the rest.
+            if i % 10 == 9 {
+                client.flush(Some(Duration::from_secs(10)));
+            }
         }
         let _ = std::thread::spawn(|| panic!("index out of range in charge")).join();
-        sentry::Hub::current().client().unwrap().flush(Some(Duration::from_secs(10)));
+        client.flush(Some(Duration::from_secs(10)));
     })
     .await
     .unwrap();
@@ -422,8 +517,18 @@ async fn the_rust_sdk_reports_errors_and_panics_and_50_of_one_error_are_one_aler
     let deadline = tokio::time::Instant::now() + WAIT;
     let (disk, panic) = loop {
         let all = alerts(&app).await;
-        let disk = all.iter().find(|a| a["title"].as_str().is_some_and(|t| t.contains("disk full"))).cloned();
-        let panic = all.iter().find(|a| a["title"].as_str().is_some_and(|t| t.contains("index out of range"))).cloned();
+        let disk = all
+            .iter()
+            .find(|a| a["title"].as_str().is_some_and(|t| t.contains("disk full")))
+            .cloned();
+        let panic = all
+            .iter()
+            .find(|a| {
+                a["title"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("index out of range"))
+            })
+            .cloned();
         if let (Some(d), Some(p)) = (&disk, &panic) {
             if d["count"] == 50 {
                 break (d.clone(), p.clone());
@@ -434,9 +539,30 @@ async fn the_rust_sdk_reports_errors_and_panics_and_50_of_one_error_are_one_aler
     };
     assert_eq!(disk["severity"], "error");
     assert_eq!(panic["severity"], "critical");
+    let first_frame = panic["content"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("at "))
+        .unwrap_or_default()
+        .to_string();
     assert!(
-        panic["content"].as_str().unwrap().contains("sentry.rs"),
+        first_frame.contains("api::errors::") && first_frame.contains("errors.rs:"),
         "the app's own frame on top: {}",
         panic["content"]
     );
+    assert!(
+        panic["trace_id"].as_str().is_some_and(|t| t.len() == 32),
+        "{panic}"
+    );
+    // 50 occurrences, told about at most twice (the first, then one
+    // aggregated message).
+    let told = app
+        .get_json(&format!(
+            "/api/v1/alerts/{}/notifications",
+            disk["id"].as_str().unwrap()
+        ))
+        .await;
+    let rows = told["notifications"].as_array().unwrap();
+    assert!(!rows.is_empty() && rows.len() <= 2, "{told:#}");
 }

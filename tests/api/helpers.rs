@@ -566,7 +566,14 @@ impl TestApp {
             if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 let head = String::from_utf8_lossy(&buf[..end]).to_string();
                 let mut lines = head.split("\r\n");
-                let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+                let status: u16 = lines
+                    .next()
+                    .unwrap()
+                    .split(' ')
+                    .nth(1)
+                    .unwrap()
+                    .parse()
+                    .unwrap();
                 let headers: Vec<(String, String)> = lines
                     .filter_map(|l| l.split_once(':'))
                     .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
@@ -588,7 +595,11 @@ impl TestApp {
                 .await
                 .expect("response within 10 s")
                 .unwrap();
-            assert!(n > 0, "connection closed: {}", String::from_utf8_lossy(&buf));
+            assert!(
+                n > 0,
+                "connection closed: {}",
+                String::from_utf8_lossy(&buf)
+            );
             buf.extend_from_slice(&chunk[..n]);
         }
     }

@@ -31,7 +31,11 @@ fn b64(name: &str) -> Option<Vec<u8>> {
     ))
     .ok()?;
     let clean: String = text.split_whitespace().collect();
-    Some(base64::engine::general_purpose::STANDARD.decode(clean).unwrap())
+    Some(
+        base64::engine::general_purpose::STANDARD
+            .decode(clean)
+            .unwrap(),
+    )
 }
 
 /// The captured request: its head (with our basic auth added when the
@@ -46,7 +50,10 @@ fn capture(stem: &str) -> Vec<u8> {
             .or_else(|| b64(&format!("{stem}.b64")))
             .unwrap_or_else(|| panic!("{stem}: no body file"));
     }
-    if !String::from_utf8_lossy(&head).to_ascii_lowercase().contains("\r\nauthorization:") {
+    if !String::from_utf8_lossy(&head)
+        .to_ascii_lowercase()
+        .contains("\r\nauthorization:")
+    {
         let basic = base64::engine::general_purpose::STANDARD.encode(format!("tenant1:{TOKEN}"));
         head.extend_from_slice(format!("\r\nAuthorization: Basic {basic}").as_bytes());
     }
@@ -126,7 +133,12 @@ async fn every_captured_push_is_answered_204_with_no_body() {
         "loki-protobuf-push-winston",
     ] {
         let r = app.raw(&capture(stem)).await;
-        assert_eq!(r.status, 204, "{stem}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            204,
+            "{stem}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         assert!(r.body.is_empty(), "{stem}");
     }
     // Vector's health check.
@@ -158,11 +170,20 @@ async fn a_matching_line_fires_the_templated_alert_and_info_lines_do_not() {
     )
     .await;
     assert_eq!(r.status(), 204);
-    let a = wait_for(&app, "the rule's alert", |a| a["title"] == "payment: cannot reach redis").await;
+    let a = wait_for(&app, "the rule's alert", |a| {
+        a["title"] == "payment: cannot reach redis"
+    })
+    .await;
     assert_eq!(a["severity"], "error");
     assert_eq!(a["service"], "payment");
     assert_eq!(a["labels"]["rule"], "app-errors");
-    assert!(a["content"].as_str().unwrap().contains("cannot reach redis"), "{a}");
+    assert!(
+        a["content"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach redis"),
+        "{a}"
+    );
     assert_eq!(alerts(&app).await.len(), 1, "the INFO line raised nothing");
     let metrics = app
         .client
@@ -196,7 +217,12 @@ resolve_after = "2s"
     ))
     .await;
     let line = |n: u32| format!("payment gateway timeout after 30s order_id={n}\n");
-    assert_eq!(lines(&app, "?service=shop", &(line(1) + &line(2))).await.status(), 204);
+    assert_eq!(
+        lines(&app, "?service=shop", &(line(1) + &line(2)))
+            .await
+            .status(),
+        204
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(alerts(&app).await.is_empty(), "two of three fired");
     assert_eq!(lines(&app, "?service=shop", &line(3)).await.status(), 204);
@@ -206,7 +232,10 @@ resolve_after = "2s"
             .is_some_and(|t| t.starts_with("shop: payment gateway timeout x3 in 1m"))
     })
     .await;
-    assert!(a["title"].as_str().unwrap().ends_with("(last: order 3)"), "{a}");
+    assert!(
+        a["title"].as_str().unwrap().ends_with("(last: order 3)"),
+        "{a}"
+    );
     assert_eq!(a["state"], "firing");
     let id = a["id"].as_str().unwrap().to_string();
     // Quiet for resolve_after: resolved (the sweep runs every 5 s).
@@ -234,9 +263,30 @@ async fn refusals_change_nothing_and_are_never_5xx() {
     // A snappy block that claims 1 GiB decoded (varint 0x80 0x80 0x80 0x80 0x04).
     let bomb = vec![0x80, 0x80, 0x80, 0x80, 0x04, 0x00];
     let cases: Vec<(&str, Option<&str>, &str, Option<&str>, Vec<u8>, &[u16])> = vec![
-        ("no token", None, "application/json", None, good.into(), &[401]),
-        ("wrong token", Some("Bearer nope"), "application/json", None, good.into(), &[401]),
-        ("garbage json", Some("Bearer s3cret"), "application/json", None, b"{not json".to_vec(), &[400]),
+        (
+            "no token",
+            None,
+            "application/json",
+            None,
+            good.into(),
+            &[401],
+        ),
+        (
+            "wrong token",
+            Some("Bearer nope"),
+            "application/json",
+            None,
+            good.into(),
+            &[401],
+        ),
+        (
+            "garbage json",
+            Some("Bearer s3cret"),
+            "application/json",
+            None,
+            b"{not json".to_vec(),
+            &[400],
+        ),
         (
             "a number timestamp",
             Some("Bearer s3cret"),
@@ -245,8 +295,22 @@ async fn refusals_change_nothing_and_are_never_5xx() {
             br#"{"streams":[{"stream":{"a":"b"},"values":[[1,"x"]]}]}"#.to_vec(),
             &[400],
         ),
-        ("garbage protobuf", Some("Bearer s3cret"), "application/x-protobuf", None, b"\xff\xff\xff".to_vec(), &[400]),
-        ("a snappy bomb", Some("Bearer s3cret"), "application/x-protobuf", None, bomb, &[400, 413]),
+        (
+            "garbage protobuf",
+            Some("Bearer s3cret"),
+            "application/x-protobuf",
+            None,
+            b"\xff\xff\xff".to_vec(),
+            &[400],
+        ),
+        (
+            "a snappy bomb",
+            Some("Bearer s3cret"),
+            "application/x-protobuf",
+            None,
+            bomb,
+            &[400, 413],
+        ),
         (
             "truncated gzip",
             Some("Bearer s3cret"),
@@ -258,7 +322,14 @@ async fn refusals_change_nothing_and_are_never_5xx() {
             },
             &[400],
         ),
-        ("an unknown encoding", Some("Bearer s3cret"), "application/json", Some("zz"), good.into(), &[400]),
+        (
+            "an unknown encoding",
+            Some("Bearer s3cret"),
+            "application/json",
+            Some("zz"),
+            good.into(),
+            &[400],
+        ),
     ];
     for (what, auth, ctype, encoding, body, statuses) in cases {
         let mut r = app
@@ -273,7 +344,11 @@ async fn refusals_change_nothing_and_are_never_5xx() {
             r = r.header("content-encoding", e);
         }
         let r = r.send().await.unwrap();
-        assert!(statuses.contains(&r.status().as_u16()), "{what}: {}", r.status());
+        assert!(
+            statuses.contains(&r.status().as_u16()),
+            "{what}: {}",
+            r.status()
+        );
         let body: Value = r.json().await.unwrap();
         assert!(body["error"].is_string(), "{what}: {body}");
         assert!(!body.to_string().contains(TOKEN), "{what}");
@@ -300,7 +375,10 @@ async fn refusals_change_nothing_and_are_never_5xx() {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    wait_for(&app, "the good push fires", |a| a["title"] == "payment: cannot reach redis").await;
+    wait_for(&app, "the good push fires", |a| {
+        a["title"] == "payment: cannot reach redis"
+    })
+    .await;
 }
 
 const REDIS_RULE: &str = r#"
@@ -322,14 +400,13 @@ async fn the_tracing_loki_client_pushes_protobuf_and_its_lines_fire_the_rule() {
     })
     .await;
     let url = reqwest::Url::parse(&format!("{}/", app.address)).unwrap();
-    let (layer, task) = tracing_loki::builder()
+    let (layer, controller, task) = tracing_loki::builder()
         .label("service", "checkout")
         .unwrap()
         .http_header("Authorization", format!("Bearer {TOKEN}"))
         .unwrap()
-        .build_url(url)
+        .build_controller_url(url)
         .unwrap();
-    let controller = task.shutdown_handle();
     let background = tokio::spawn(task);
     {
         use tracing_subscriber::layer::SubscriberExt;
@@ -341,7 +418,10 @@ async fn the_tracing_loki_client_pushes_protobuf_and_its_lines_fire_the_rule() {
     }
     controller.shutdown().await;
     let _ = tokio::time::timeout(Duration::from_secs(10), background).await;
-    let a = wait_for(&app, "tracing-loki's line fires", |a| a["title"] == "checkout: cannot reach redis").await;
+    let a = wait_for(&app, "tracing-loki's line fires", |a| {
+        a["title"] == "checkout: cannot reach redis"
+    })
+    .await;
     assert_eq!(a["severity"], "error");
     assert_eq!(alerts(&app).await.len(), 1);
 }

@@ -144,7 +144,10 @@ fn content(ev: &ErrorEvent, environment: &str) -> String {
         request.push(format!("transaction {t}"));
     }
     // Without its query string, which may carry tokens.
-    let url = ev.request_url.as_deref().map(|u| u.split(['?', '#']).next().unwrap_or(u));
+    let url = ev
+        .request_url
+        .as_deref()
+        .map(|u| u.split(['?', '#']).next().unwrap_or(u));
     match (&ev.request_method, url) {
         (Some(m), Some(u)) => request.push(format!("{m} {u}")),
         (None, Some(u)) => request.push(u.to_string()),
