@@ -313,7 +313,7 @@ mod tests {
         let e = entries(body, LineFormat::NdJson);
         assert_eq!(e.len(), 6);
         assert_eq!(e[0].line, "payment gateway timeout after 30s");
-        assert_eq!(e[0].ts_ns, 1796195641800_000_000);
+        assert_eq!(e[0].ts_ns, 1_796_195_641_800_000_000);
         assert_eq!(e[0].metadata, vec![("level".to_string(), "50".to_string())]);
         assert_eq!(e[1].line, "db down");
         assert_eq!(e[1].ts_ns, 1796195625787721000);
@@ -325,7 +325,7 @@ mod tests {
             e[2].line,
             r#"{"timestamp":1796195628.5,"event":"no text field"}"#
         );
-        assert!((e[2].ts_ns - 1796195628_500_000_000).abs() < 1_000);
+        assert!((e[2].ts_ns - 1_796_195_628_500_000_000).abs() < 1_000);
         assert_eq!((e[3].line.as_str(), e[3].ts_ns), ("not json at all", NOW));
         assert_eq!(e[4].line, "{broken json");
         assert_eq!(e[5].line, "seq record");

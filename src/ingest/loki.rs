@@ -877,7 +877,7 @@ mod tests {
                 ("service", "web"),
             ])
         );
-        assert_eq!(streams[0].entries[0].ts_ns, 1796195633_096000000);
+        assert_eq!(streams[0].entries[0].ts_ns, 1_796_195_633_096_000_000);
         assert_eq!(
             streams[0].entries[0].line,
             r#"upstream timeout after 30s {"level":"error"}"#

@@ -326,7 +326,9 @@ async fn refusals_change_nothing_and_are_never_5xx() {
     let envelope = envelope_of("sentry-python-envelope-exception");
     let good = auth(KEY);
     let wrong = auth("ffffffffffffffffffffffffffffffff");
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, Vec<u8>, u16)> = vec![
+    // What, path, headers, body, the status expected.
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, Vec<u8>, u16);
+    let cases: Vec<Case> = vec![
         (
             "wrong key",
             "/api/42/envelope/",

@@ -262,7 +262,16 @@ async fn refusals_change_nothing_and_are_never_5xx() {
     let good = r#"{"streams":[{"stream":{"job":"shop"},"values":[["1796195672270686912","2026-12-02 07:08:48 [ERROR] payment - cannot reach redis"]]}]}"#;
     // A snappy block that claims 1 GiB decoded (varint 0x80 0x80 0x80 0x80 0x04).
     let bomb = vec![0x80, 0x80, 0x80, 0x80, 0x04, 0x00];
-    let cases: Vec<(&str, Option<&str>, &str, Option<&str>, Vec<u8>, &[u16])> = vec![
+    // What, Authorization, Content-Type, Content-Encoding, body, statuses.
+    type Case<'a> = (
+        &'a str,
+        Option<&'a str>,
+        &'a str,
+        Option<&'a str>,
+        Vec<u8>,
+        &'a [u16],
+    );
+    let cases: Vec<Case> = vec![
         (
             "no token",
             None,

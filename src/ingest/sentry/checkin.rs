@@ -340,11 +340,11 @@ mod tests {
         let id = "842f6433652e4f838bd8a352499f1f9e";
         let cases = [
             (
-                format!(r#"{{"monitor_slug":"s","status":"ok"}}"#),
+                r#"{"monitor_slug":"s","status":"ok"}"#.to_string(),
                 "MissingId",
             ),
             (
-                format!(r#"{{"check_in_id":"nope","monitor_slug":"s","status":"ok"}}"#),
+                r#"{"check_in_id":"nope","monitor_slug":"s","status":"ok"}"#.to_string(),
                 "BadId",
             ),
             (
