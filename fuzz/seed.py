@@ -76,4 +76,23 @@ for name, v in cicd.items():
         for key in ("x_hub_signature_256", "webhook_signature", "x_gitee_token", "authorization"):
             if isinstance(v.get(key), str):
                 seed("ci", b"\x00" + v[key].encode() + b"\n" + str(v.get("body", "")).encode())
+# Sentry and Loki: the captured envelopes and pushes, plain and compressed.
+import base64
+el = root / "tests/vectors/errors-and-logs-payloads"
+auth = b"Sentry sentry_key=0123456789abcdef0123456789abcdef, sentry_version=7\n"
+for p in sorted(el.glob("sentry-*.decoded.txt")):
+    seed("sentry", b"\x00" + auth + p.read_bytes())
+for p in sorted(el.glob("sentry-*.body.b64")):
+    body = base64.b64decode("".join(p.read_text().split()))
+    mode = 3 if "-br" in p.name or "after-429" in p.name else 1
+    seed("sentry", bytes([mode]) + auth + body)
+for p in sorted(el.glob("loki-*.decoded.json")) + [el / "loki-json-push.json"]:
+    seed("logs", b"\x00" + p.read_bytes())
+for p in sorted(el.glob("loki-protobuf-*.b64")):
+    if not p.name.endswith(".pb.b64"):
+        seed("logs", b"\x02" + base64.b64decode("".join(p.read_text().split())))
+seed("logs", b"\x03" + b"2026-12-02 07:08:48 [ERROR] payment - cannot reach redis\n" * 3)
+seed("logs", b"\x04" + b'{"ts": 1796195641.8, "level": "error", "msg": "timeout 30"}\n')
+legacy = (el / "loki-legacy-prom-push.txt").read_bytes()
+seed("logs", b"\x01" + legacy[legacy.index(b"\r\n\r\n") + 4:])
 print(f"seeded {sum(1 for _ in corpus.rglob('*') if _.is_file())} inputs under {corpus}")
