@@ -51,6 +51,7 @@ pub fn cpu_secs(pid: &str) -> Option<f64> {
 }
 
 /// The `p` quantile of sorted microsecond latencies, in milliseconds.
+#[allow(dead_code)] // intakegen reports rates only
 pub fn percentile_ms(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
