@@ -221,6 +221,7 @@ impl Application {
                 .app_data(app_reloader.clone())
                 // Before the /api/v1 scope, which would answer 404 for /api/v1/logs.
                 .configure(|cfg| inbound::logs::routes(cfg, logs_limit))
+                .configure(inbound::heartbeats::routes)
                 .configure(api::routes(ingest_limit))
                 .configure(|cfg| inbound::sentry::routes(cfg, errors_limit))
                 .configure(routes(ingest_limit))

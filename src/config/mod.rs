@@ -13,6 +13,7 @@ pub mod checks;
 pub mod ci;
 pub mod errors;
 mod expand;
+pub mod heartbeats;
 pub mod logs;
 pub mod routing;
 mod secret;
@@ -100,6 +101,9 @@ pub struct Config {
     /// Log lines from Loki clients and scripts, and the rules over them.
     #[serde(default)]
     pub logs: logs::LogsConfig,
+    /// Jobs that must check in, and Alertmanager's Watchdog.
+    #[serde(default)]
+    pub heartbeats: Vec<heartbeats::HeartbeatConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -639,6 +643,7 @@ impl Config {
         checks::validate(&self.checks)?;
         errors::validate(&self.errors)?;
         self.logs.validate()?;
+        heartbeats::validate(&self.heartbeats)?;
         if let Some(l) = &self.links {
             if l.secret.expose().len() < 32 {
                 return Err(invalid("links.secret", "must be at least 32 characters"));

@@ -145,7 +145,7 @@ impl FromRequest for Authenticated {
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
+pub(crate) fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
     let tokens = req
         .app_data::<web::Data<ApiTokens>>()
         .map(|t| t.0.load_full())
@@ -299,12 +299,42 @@ pub async fn post_alerts(
 
 /// `POST /api/v1/alertmanager`: Alertmanager `webhook_configs` (version 4).
 /// Never refuses an alert for what it contains (see `ingest::alertmanager`).
+///
+/// A firing alert named by a heartbeat's `alertmanager_alertname` (the
+/// always-firing `Watchdog`) is a ping of that heartbeat, not an alert.
 pub async fn post_alertmanager(
     _: Authenticated,
     body: RawBody,
     store: web::Data<dyn Store>,
+    inbound: web::Data<super::Inbound>,
 ) -> Result<HttpResponse, ApiError> {
-    let raw = alertmanager::alerts(&body.0, Flavor::Alertmanager)?;
+    let mut raw = alertmanager::alerts(&body.0, Flavor::Alertmanager)?;
+    let watched = inbound.watched.load_full();
+    if watched
+        .heartbeats
+        .iter()
+        .any(|h| h.alertmanager_alertname.is_some())
+    {
+        let mut kept = Vec::with_capacity(raw.len());
+        for (i, r) in raw.into_iter().enumerate() {
+            let alert = alertmanager::convert(r, i)?;
+            let beat = watched.heartbeats.iter().find(|h| {
+                h.alertmanager_alertname.as_deref() == alert.labels.get("alertname")
+                    && h.alertmanager_alertname.is_some()
+            });
+            match beat {
+                Some(h) if alert.status == crate::domain::alert::AlertStatus::Firing => {
+                    crate::watch::heartbeats::ping(&**store, h, false, None)
+                        .await
+                        .map_err(ApiError::from)?;
+                }
+                // Its resolution says nothing: the silence that follows does.
+                Some(_) => {}
+                None => kept.push(r),
+            }
+        }
+        raw = kept;
+    }
     commit(&**store, &raw, alertmanager::convert).await
 }
 

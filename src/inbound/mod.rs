@@ -10,6 +10,7 @@ pub mod dingtalk;
 pub mod error;
 pub mod feishu;
 pub mod health;
+pub mod heartbeats;
 pub mod links;
 pub mod logs;
 pub mod peers;

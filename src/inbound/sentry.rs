@@ -17,7 +17,8 @@
 //! The key is checked in constant time before anything is decompressed
 //! when the request carries it (`X-Sentry-Auth`, `sentry_key`); only an
 //! envelope that authenticates by its `dsn` header is decompressed first.
-//! An accepted event is committed before the answer.
+//! An accepted event is committed before the answer, and so is a check-in
+//! of a cron monitor (`crate::watch::monitors`).
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -32,7 +33,7 @@ use super::{Inbound, RawBody, header};
 use crate::config::ErrorsConfig;
 use crate::domain::NewAlert;
 use crate::ingest::decode::{self, DecodeError, Encoding};
-use crate::ingest::sentry::{self as wire, alert, envelope, event, group};
+use crate::ingest::sentry::{self as wire, alert, checkin, envelope, event, group};
 use crate::store::Store;
 use crate::verify::sentry as auth;
 
@@ -281,10 +282,23 @@ async fn handle(
                     metrics.intake("sentry", "event", "unreadable", 1);
                 }
             },
-            "check_in" => {
-                // Cron monitors are not read yet: accepted and counted.
-                metrics.intake("sentry", "check_in", "dropped", 1);
-            }
+            "check_in" => match checkin::parse(payload) {
+                Ok(c) => {
+                    crate::watch::monitors::check_in(
+                        store,
+                        project.id,
+                        &project.environment,
+                        project.service.as_deref(),
+                        &c,
+                    )
+                    .await?;
+                    metrics.intake("sentry", "check_in", "accepted", 1);
+                }
+                Err(e) => {
+                    tracing::warn!(project = project.id, error = %e, "Sentry check-in unreadable; dropped");
+                    metrics.intake("sentry", "check_in", "unreadable", 1);
+                }
+            },
             other => metrics.intake("sentry", wire::category(other), "dropped", 1),
         }
     }

@@ -6,10 +6,14 @@
 //! - [`streaks`]: ingests CI alerts whose first ingest failed.
 //! - [`quiet`]: resolves error groups and log-rule groups that went quiet.
 //! - [`prober`]: the Jenkins poller ([`jenkins`]) and the health checks
-//!   ([`checks`]); unlike the others, it runs on one replica at a time.
+//!   ([`checks`]) the heartbeat deadlines ([`heartbeats`]) and Sentry cron
+//!   monitors' ([`monitors`]); unlike the
+//!   others, it runs on one replica at a time.
 
 pub mod checks;
+pub mod heartbeats;
 pub mod jenkins;
+pub mod monitors;
 pub mod prober;
 pub mod quiet;
 pub mod retention;

@@ -46,6 +46,9 @@ pub struct Watched {
     /// `[[ci.jenkins]]` sources with a `url`.
     pub jenkins: Vec<JenkinsSource>,
     pub checks: Vec<CheckConfig>,
+    pub heartbeats: Vec<crate::config::heartbeats::HeartbeatConfig>,
+    /// Sentry projects are configured: their cron monitors are watched.
+    pub monitors: bool,
 }
 
 impl Watched {
@@ -59,6 +62,8 @@ impl Watched {
                 .cloned()
                 .collect(),
             checks: config.checks.clone(),
+            heartbeats: config.heartbeats.clone(),
+            monitors: !config.errors.projects.is_empty(),
         }
     }
 
@@ -71,7 +76,20 @@ impl Watched {
             .checks
             .iter()
             .map(|c| (format!("check/{}", c.name), c.interval));
-        jenkins.chain(checks).collect()
+        let heartbeats = self.heartbeats.iter().map(|h| {
+            (
+                format!("heartbeat/{}", h.name),
+                super::heartbeats::interval(h),
+            )
+        });
+        let monitors = self
+            .monitors
+            .then(|| ("monitors".to_string(), super::monitors::EVERY));
+        jenkins
+            .chain(checks)
+            .chain(heartbeats)
+            .chain(monitors)
+            .collect()
     }
 }
 
@@ -201,8 +219,8 @@ async fn run(cx: Arc<Context>, mut stop: tokio::sync::watch::Receiver<bool>) {
                 let interval = cx.watched.load().probes().into_iter().find(|(k, _)| *k == key).map(|(_, i)| i);
                 if let Some(interval) = interval {
                     let n = failing.entry(key.clone()).or_default();
-                    // Checks never back off (a panicked one neither).
-                    *n = if outcome.is_ok() || key.starts_with("check/") { 0 } else { n.saturating_add(1) };
+                    // Only Jenkins backs off: checks and heartbeats never (a panicked one neither).
+                    *n = if outcome.is_ok() || !key.starts_with("jenkins/") { 0 } else { n.saturating_add(1) };
                     due.insert(key, Instant::now() + next_delay(interval, *n));
                 }
                 continue;
@@ -279,6 +297,13 @@ async fn probe(cx: &Context, key: &str) -> Outcome {
         };
         let _permit = cx.checks_at_once.acquire().await.map_err(|_| ())?;
         super::checks::run(cx, check).await
+    } else if let Some(name) = key.strip_prefix("heartbeat/") {
+        let Some(h) = watched.heartbeats.iter().find(|h| h.name == name) else {
+            return Ok(());
+        };
+        super::heartbeats::check(cx, h).await
+    } else if key == "monitors" {
+        super::monitors::check(cx).await
     } else {
         Ok(())
     }

@@ -11,6 +11,7 @@ mod dingtalk;
 mod engine;
 mod errors;
 mod feishu;
+mod heartbeats;
 mod helpers;
 mod hostile;
 mod ingest;
