@@ -51,7 +51,8 @@ pub async fn request_id_header(
 /// replaced. A path that is a signed action link once percent-decoded and
 /// with repeated slashes collapsed (`/a/…`, `/%61/…`, `//a/…`) is
 /// `/a/<token>` (a token in a log is a usable link); a query string is kept
-/// only on `/api/` paths (filters such as `state=firing`) and is otherwise
+/// only on `/api/` paths (filters such as `state=firing`; credentials such
+/// as a Sentry `sentry_key` or a heartbeat's `key` redacted) and is otherwise
 /// `?<redacted>`: callbacks carry signatures, nonces, timestamps and
 /// ciphertext there (WeCom's `msg_signature`, `echostr`).
 pub fn log_target(uri: &actix_web::http::Uri) -> String {
@@ -70,9 +71,30 @@ pub fn log_target(uri: &actix_web::http::Uri) -> String {
     };
     match uri.query() {
         None => shown.to_string(),
-        Some(q) if path.starts_with("/api/") => format!("{shown}?{q}"),
+        Some(q) if path.starts_with("/api/") => format!("{shown}?{}", redact_keys(q)),
         Some(_) => format!("{shown}?<redacted>"),
     }
+}
+
+/// An `/api/` query with the values of credentials replaced: a Sentry
+/// SDK's `sentry_key`, a heartbeat's `key`, anything named like a token,
+/// secret or signature.
+fn redact_keys(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| {
+            let name = pair.split('=').next().unwrap_or("").to_ascii_lowercase();
+            let secret = ["key", "token", "secret", "sig", "password", "auth"]
+                .iter()
+                .any(|w| name.contains(w));
+            if secret && pair.contains('=') {
+                format!("{name}=<redacted>")
+            } else {
+                pair.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// The root span of every request, with tracing-actix-web's fields, except
@@ -183,6 +205,15 @@ mod tests {
             t("/api/v1/alerts?state=firing"),
             "/api/v1/alerts?state=firing"
         );
+        // Credentials in /api/ queries: Node's Sentry key, a heartbeat's.
+        let sentry =
+            t("/api/42/envelope/?sentry_version=7&sentry_key=0123456789abcdef&sentry_client=x");
+        assert_eq!(
+            sentry,
+            "/api/42/envelope/?sentry_version=7&sentry_key=<redacted>&sentry_client=x"
+        );
+        let beat = t("/api/v1/heartbeats/backup?key=s3cret-0123456789");
+        assert!(!beat.contains("s3cret"), "{beat}");
         assert_eq!(t("/healthz"), "/healthz");
     }
 }
