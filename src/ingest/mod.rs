@@ -8,3 +8,6 @@ pub mod decode;
 pub mod lines;
 pub mod loki;
 pub mod sentry;
+
+#[cfg(test)]
+mod proptests;
