@@ -6,10 +6,10 @@
 //!   `recovery_threshold` in a row, default 1).
 //! - `in_progress` with no `ok`/`error` within `max_runtime` minutes
 //!   (default 30) fires "<slug> timed out".
-//! - With an `interval` schedule (from any check-in's `monitor_config`), no
-//!   check-in within interval + `checkin_margin` (default 1 minute) fires
-//!   "<slug> missed its check-in". Crontab schedules are kept but not
-//!   evaluated yet: only failures and time-outs alert for them.
+//! - With a schedule (from any check-in's `monitor_config`): an `interval`
+//!   one, or a crontab evaluated in the monitor's `timezone` (default
+//!   UTC), no check-in by the next expected time + `checkin_margin`
+//!   (default 1 minute) fires "<slug> missed its check-in".
 //!
 //! Each monitor's state is stored (`ci_series`, key
 //! `probe\nmonitor\n<project>\n<environment>\n<slug>`), and the known keys
@@ -39,6 +39,8 @@ pub struct MonitorState {
     /// An `interval` schedule, in seconds.
     pub interval_secs: Option<u64>,
     pub crontab: Option<String>,
+    #[serde(default)]
+    pub timezone: Option<String>,
     pub margin_secs: Option<u64>,
     pub max_runtime_secs: Option<u64>,
     pub failure_threshold: Option<u32>,
@@ -100,23 +102,71 @@ impl MonitorState {
                 ));
             }
         }
-        let (Some(interval), Some(last)) = (self.interval_secs, self.last_checkin_ms) else {
-            return None;
+        let last = self.last_checkin_ms?;
+        let margin = self.margin_secs.unwrap_or(60) as i64 * 1000;
+        let (expected, every) = match (self.interval_secs, &self.crontab) {
+            (Some(interval), _) => (
+                last + interval as i64 * 1000,
+                format!("every {}", human(interval as i64 * 1000)),
+            ),
+            (None, Some(crontab)) => (
+                next_run(crontab, self.timezone.as_deref(), last)?,
+                format!(
+                    "on `{crontab}` ({})",
+                    self.timezone.as_deref().unwrap_or("UTC")
+                ),
+            ),
+            (None, None) => return None,
         };
-        let margin = self.margin_secs.unwrap_or(60);
-        let due = last + ((interval + margin) as i64) * 1000;
-        (self.running.is_none() && now >= due).then(|| {
+        (self.running.is_none() && now >= expected + margin).then(|| {
             (
                 "missed",
                 format!(
-                    "No check-in for {} (expected every {}, margin {}).",
+                    "No check-in for {} (expected {every}, margin {}).",
                     human(now - last),
-                    human(interval as i64 * 1000),
-                    human(margin as i64 * 1000)
+                    human(margin)
                 ),
             )
         })
     }
+}
+
+/// The first run of a 5-field crontab after `after_ms`, in `timezone`
+/// (an IANA name; unknown: UTC), as epoch milliseconds. `None` for a
+/// crontab that does not parse (no missed alert then, never a wrong one).
+pub fn next_run(crontab: &str, timezone: Option<&str>, after_ms: i64) -> Option<i64> {
+    let fields: Vec<&str> = crontab.split_whitespace().collect();
+    if fields.len() != 5 {
+        return None;
+    }
+    // The `cron` crate wants seconds first, and numbers days of the week
+    // 1 (Sunday) to 7; crontab's are 0 (or 7) for Sunday to 6: named
+    // days mean the same in both.
+    const DAYS: [&str; 8] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let mut dow = String::new();
+    let mut after_step = false;
+    for part in fields[4].split_inclusive(['-', ',', '/']) {
+        let (value, sep) = match part.char_indices().last() {
+            Some((i, c)) if matches!(c, '-' | ',' | '/') => (&part[..i], &part[i..]),
+            _ => (part, ""),
+        };
+        match value.parse::<usize>() {
+            Ok(n) if !after_step && n < 8 => dow.push_str(DAYS[n]),
+            _ => dow.push_str(value),
+        }
+        dow.push_str(sep);
+        after_step = sep == "/";
+    }
+    let expression = format!(
+        "0 {} {} {} {} {dow}",
+        fields[0], fields[1], fields[2], fields[3]
+    );
+    let schedule: cron::Schedule = expression.parse().ok()?;
+    let tz: chrono_tz::Tz = timezone
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(chrono_tz::UTC);
+    let after = chrono::DateTime::from_timestamp_millis(after_ms)?.with_timezone(&tz);
+    schedule.after(&after).next().map(|t| t.timestamp_millis())
 }
 
 fn human(ms: i64) -> String {
@@ -218,6 +268,7 @@ pub async fn check_in(
                 }
                 None => {}
             }
+            s.timezone = cfg.timezone.clone().or(s.timezone.take());
             s.margin_secs = cfg.checkin_margin_minutes.map(minutes).or(s.margin_secs);
             s.max_runtime_secs = cfg.max_runtime_minutes.map(minutes).or(s.max_runtime_secs);
             s.failure_threshold = cfg.failure_issue_threshold.or(s.failure_threshold);
@@ -325,11 +376,47 @@ mod tests {
         s.max_runtime_secs = Some(600);
         assert_eq!(s.overdue(90_000), None, "a run in progress is not missed");
         assert_eq!(s.overdue(600_000).map(|o| o.0), Some("timed_out"));
-        let crontab_only = MonitorState {
+        // Hourly: the check-in at 00:00:05 expects the next by 01:01.
+        let hourly = MonitorState {
             crontab: Some("0 * * * *".into()),
+            last_checkin_ms: Some(5_000),
+            ..Default::default()
+        };
+        assert_eq!(hourly.overdue(3_659_999), None);
+        assert_eq!(hourly.overdue(3_660_000).map(|o| o.0), Some("missed"));
+        let broken = MonitorState {
+            crontab: Some("every day".into()),
             last_checkin_ms: Some(0),
             ..Default::default()
         };
-        assert_eq!(crontab_only.overdue(i64::MAX / 2), None);
+        assert_eq!(broken.overdue(i64::MAX / 4), None);
+    }
+
+    #[test]
+    fn crontabs_in_their_time_zone() {
+        let at = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .timestamp_millis()
+        };
+        // 02:00 Berlin is 01:00 UTC in winter.
+        let next = next_run(
+            "0 2 * * *",
+            Some("Europe/Berlin"),
+            at("2026-12-02T07:13:12Z"),
+        );
+        assert_eq!(next, Some(at("2026-12-03T01:00:00Z")));
+        // Crontab's 0 is Sunday; 1-5 Monday to Friday. 2026-12-04 is a Friday.
+        let sunday = next_run("30 9 * * 0", None, at("2026-12-04T00:00:00Z"));
+        assert_eq!(sunday, Some(at("2026-12-06T09:30:00Z")));
+        let weekday = next_run("0 9 * * 1-5", None, at("2026-12-04T10:00:00Z"));
+        assert_eq!(weekday, Some(at("2026-12-07T09:00:00Z")));
+        let every_other = next_run("0 0 */2 * *", None, at("2026-12-04T10:00:00Z"));
+        assert!(every_other.is_some());
+        assert_eq!(next_run("0 2 * *", None, 0), None);
+        assert_eq!(
+            next_run("0 2 * * *", Some("Mars/Olympus"), 0),
+            Some(2 * 3600 * 1000)
+        );
     }
 }
