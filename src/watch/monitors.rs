@@ -147,7 +147,7 @@ pub fn next_run(crontab: &str, timezone: Option<&str>, after_ms: i64) -> Option<
     let mut after_step = false;
     for part in fields[4].split_inclusive(['-', ',', '/']) {
         let (value, sep) = match part.char_indices().last() {
-            Some((i, c)) if matches!(c, '-' | ',' | '/') => (&part[..i], &part[i..]),
+            Some((i, '-' | ',' | '/')) => (&part[..i], &part[i..]),
             _ => (part, ""),
         };
         match value.parse::<usize>() {
