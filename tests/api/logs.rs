@@ -397,17 +397,15 @@ regex = 'cannot reach (?P<what>\w+)'
 json_field = "message"
 level = ["label:level", "const:error"]
 service = ["label:service"]
+count = 2
+window = "1m"
 title = "{labels.service}: cannot reach {what}"
+resolve_after = "2s"
 "#;
 
-#[tokio::test]
-async fn the_tracing_loki_client_pushes_protobuf_and_its_lines_fire_the_rule() {
-    // Plain HTTP: tracing-loki trusts only public roots.
-    let app = spawn_app_with(|c| {
-        with_rules(REDIS_RULE)(c);
-        c.server.insecure_http = true;
-    })
-    .await;
+/// Logs `errors` error lines (and an info line) through a real
+/// `tracing-loki` layer, and waits until its background task has pushed them.
+async fn through_tracing_loki(app: &TestApp, errors: usize) {
     let url = reqwest::Url::parse(&format!("{}/", app.address)).unwrap();
     let (layer, controller, task) = tracing_loki::builder()
         .label("service", "checkout")
@@ -422,15 +420,41 @@ async fn the_tracing_loki_client_pushes_protobuf_and_its_lines_fire_the_rule() {
         let subscriber = tracing_subscriber::registry().with(layer);
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!("all good");
-            tracing::error!(order_id = 17, "cannot reach redis");
+            for _ in 0..errors {
+                tracing::error!(order_id = 17, "cannot reach redis");
+            }
         });
     }
     controller.shutdown().await;
-    let _ = tokio::time::timeout(Duration::from_secs(10), background).await;
-    let a = wait_for(&app, "tracing-loki's line fires", |a| {
+    tokio::time::timeout(Duration::from_secs(10), background)
+        .await
+        .expect("tracing-loki pushed and stopped")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_tracing_loki_client_pushes_protobuf_and_its_lines_fire_the_rule() {
+    // Plain HTTP: tracing-loki trusts only public roots.
+    let app = spawn_app_with(|c| {
+        with_rules(REDIS_RULE)(c);
+        c.server.insecure_http = true;
+    })
+    .await;
+    // One match of the two the rule wants: nothing.
+    through_tracing_loki(&app, 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(alerts(&app).await.is_empty(), "{:#?}", alerts(&app).await);
+    // The second within the window fires, with the templated title.
+    through_tracing_loki(&app, 1).await;
+    let a = wait_for(&app, "tracing-loki's lines fire", |a| {
         a["title"] == "checkout: cannot reach redis"
     })
     .await;
     assert_eq!(a["severity"], "error");
     assert_eq!(alerts(&app).await.len(), 1);
+    // Quiet for resolve_after: resolved.
+    wait_for(&app, "quiet time resolves it", |a| {
+        a["title"] == "checkout: cannot reach redis" && a["state"] == "resolved"
+    })
+    .await;
 }
