@@ -48,6 +48,10 @@ enum Command {
         content: String,
         #[arg(long)]
         service: Option<String>,
+        /// SMS and voice channels: whom to page, a `[[people]]` name or an
+        /// E.164 number (+8613800000000).
+        #[arg(long)]
+        to: Option<String>,
     },
 }
 
@@ -63,7 +67,8 @@ fn main() -> ExitCode {
             severity,
             content,
             service,
-        } => send(config, &channel, &title, &severity, &content, service),
+            to,
+        } => send(config, &channel, &title, &severity, &content, service, to),
     }
 }
 
@@ -74,6 +79,7 @@ fn send(
     severity: &str,
     content: &str,
     service: Option<String>,
+    to: Option<String>,
 ) -> ExitCode {
     // Only what sending through that channel needs is read and expanded.
     let (config, names) = match Config::load_for_channel(path.as_deref(), channel) {
@@ -113,13 +119,40 @@ fn send(
     let now = chrono::Utc::now();
     let alert = ackbot::store::AlertRecord::test_alert(title, content, severity, service, now);
     let links = ackbot::delivery::LinkSigner::from_config(&config).map(|l| l.links(&alert.id, now));
+    let mut audience = ackbot::outbound::cards::Audience::default();
+    if target.kind().pages() {
+        let Some(to) = to else {
+            eprintln!("ackbot: `{channel}` pages a person: say whom with --to <name or +number>");
+            return ExitCode::from(2);
+        };
+        audience.to = Some(match config.people.iter().find(|p| p.name == to) {
+            Some(p) => p.clone(),
+            None if ackbot::outbound::page::is_e164(&to) => ackbot::config::oncall::PersonConfig {
+                name: to.clone(),
+                phone: Some(to.clone()),
+                email: None,
+                feishu_open_id: None,
+                dingtalk_user_id: None,
+                wecom_user_id: None,
+            },
+            None => {
+                eprintln!("ackbot: --to `{to}` is neither a [[people]] name nor an E.164 number");
+                return ExitCode::from(2);
+            }
+        });
+    }
     let message = ackbot::outbound::cards::Message {
-        kind: ackbot::engine::NoticeKind::Firing,
+        kind: if target.kind().pages() {
+            ackbot::engine::NoticeKind::Page
+        } else {
+            ackbot::engine::NoticeKind::Firing
+        },
         items: vec![ackbot::outbound::cards::Item { alert, links }],
         omitted: 0,
         digest: None,
         occurrences: 1,
         now,
+        audience,
     };
     let key = format!("ackbot-test-{}", now.timestamp_millis());
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -179,11 +179,13 @@ impl Application {
             channels,
             &config,
             stop.clone(),
+            inbound.oncall.clone(),
         ));
         let delivery_task = delivery.clone().spawn(&tasks);
         crate::watch::retention::spawn(store.clone(), config.storage.retention, &tasks);
         crate::watch::streaks::spawn(store.clone(), inbound.ci_rules.clone(), &tasks);
         crate::watch::quiet::spawn(store.clone(), &tasks);
+        crate::watch::escalations::spawn(store.clone(), inbound.oncall.clone(), &tasks);
         crate::watch::prober::spawn(
             store.clone(),
             inbound.ci_rules.clone(),

@@ -133,6 +133,7 @@ pub fn feishu_card(record: &AlertRecord) -> serde_json::Value {
             digest: None,
             occurrences: record.count,
             now: Utc::now(),
+            audience: Default::default(),
         },
         true,
     )

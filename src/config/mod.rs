@@ -15,6 +15,7 @@ pub mod errors;
 mod expand;
 pub mod heartbeats;
 pub mod logs;
+pub mod oncall;
 pub mod routing;
 mod secret;
 
@@ -104,6 +105,15 @@ pub struct Config {
     /// Jobs that must check in, and Alertmanager's Watchdog.
     #[serde(default)]
     pub heartbeats: Vec<heartbeats::HeartbeatConfig>,
+    /// Who can be paged, and their ids on each platform.
+    #[serde(default)]
+    pub people: Vec<oncall::PersonConfig>,
+    /// On-call rotations.
+    #[serde(default)]
+    pub schedules: Vec<oncall::ScheduleConfig>,
+    /// What happens while an alert stays unacknowledged.
+    #[serde(default)]
+    pub escalations: Vec<oncall::EscalationConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -644,6 +654,18 @@ impl Config {
         errors::validate(&self.errors)?;
         self.logs.validate()?;
         heartbeats::validate(&self.heartbeats)?;
+        oncall::validate(
+            &self.people,
+            &self.schedules,
+            &self.escalations,
+            &self.channels,
+        )?;
+        oncall::validate_routes(
+            &self.routes,
+            &self.people,
+            &self.schedules,
+            &self.escalations,
+        )?;
         if let Some(l) = &self.links {
             if l.secret.expose().len() < 32 {
                 return Err(invalid("links.secret", "must be at least 32 characters"));
@@ -689,7 +711,7 @@ fn scope_to_channel(tree: &mut toml::Value, channel: &str) -> Vec<String> {
         .any(|c| c.get("type").and_then(|t| t.as_str()) == Some("feishu_app"));
     let server = table.remove("server");
     let feishu = table.remove("feishu");
-    table.retain(|key, _| key == "delivery" || key == "links");
+    table.retain(|key, _| ["delivery", "links", "people"].contains(&key.as_ref()));
     if let Some(url) = server.as_ref().and_then(|s| s.get("public_url")) {
         let mut s = toml::Table::new();
         s.insert("public_url".into(), url.clone());

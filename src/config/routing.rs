@@ -22,6 +22,12 @@ pub enum ChannelKind {
     Slack,
     Email,
     Webhook,
+    AliyunSms,
+    AliyunVoice,
+    TencentSms,
+    TencentVoice,
+    TwilioSms,
+    TwilioVoice,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -47,6 +53,53 @@ pub struct ChannelConfig {
     /// ([`ChannelKind::default_rates`]). 0 means no limit of that kind.
     pub rate_per_second: Option<u32>,
     pub rate_per_minute: Option<u32>,
+    /// SMS and voice: where the provider's API is (tests point it at a mock).
+    pub api_base: Option<String>,
+    /// Alibaba Cloud AccessKey.
+    pub access_key_id: Option<String>,
+    pub access_key_secret: Option<Secret>,
+    /// Alibaba: `acs3` (ACS3-HMAC-SHA256, default) or `hmac-sha1` (legacy RPC).
+    pub signature: Option<String>,
+    /// Tencent Cloud API key.
+    pub secret_id: Option<String>,
+    pub secret_key: Option<Secret>,
+    /// Tencent `X-TC-Region` (default `ap-guangzhou`).
+    pub region: Option<String>,
+    /// Tencent `SmsSdkAppId` / `VoiceSdkAppid`.
+    pub sdk_app_id: Option<String>,
+    /// Twilio Account SID (`AC…`), with `auth_token` or an API key.
+    pub account_sid: Option<String>,
+    pub auth_token: Option<Secret>,
+    /// Twilio API key SID (`SK…`) and its secret, instead of the auth token.
+    pub api_key_sid: Option<String>,
+    pub api_key_secret: Option<Secret>,
+    /// Twilio Messaging Service (`MG…`), instead of `from`.
+    pub messaging_service_sid: Option<String>,
+    /// The approved signature name (Alibaba `SignName`, Tencent `SignName`).
+    pub sign_name: Option<String>,
+    /// The approved template: Alibaba `TemplateCode` / `TtsCode`, Tencent `TemplateId`.
+    pub template_code: Option<String>,
+    /// What fills the template's variables: Alibaba a table
+    /// `{ variable = "field" }`, Tencent the fields in `{1}`, `{2}` order.
+    /// Fields: severity, title, service, id, duration, count.
+    pub template_params: Option<TemplateParams>,
+    /// Characters per template variable (Alibaba 20, Tencent 6 by default).
+    pub param_max_chars: Option<usize>,
+    /// Messages one phone number may get from this channel in 24 hours
+    /// (Alibaba SMS 50, Alibaba voice 20, Tencent 10 by default; 0: none).
+    pub daily_cap: Option<u32>,
+    /// Alibaba voice `CalledShowNumber` (dedicated mode).
+    pub called_show_number: Option<String>,
+    /// Voice: times the message is played (1 to 3).
+    pub play_times: Option<u32>,
+}
+
+/// The variables of a provider template (see [`ChannelConfig::template_params`]).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum TemplateParams {
+    Named(std::collections::BTreeMap<String, String>),
+    Ordered(Vec<String>),
 }
 
 impl ChannelKind {
@@ -63,6 +116,47 @@ impl ChannelKind {
             // Slack incoming webhooks: 1 message per second.
             Self::Slack => (Some(1), None),
             Self::Email | Self::Webhook => (None, None),
+            // sms.md §1.5, §2, §3.3: thousands per second per account; the
+            // limits that matter are per number (`daily_cap`).
+            Self::AliyunSms
+            | Self::AliyunVoice
+            | Self::TencentSms
+            | Self::TencentVoice
+            | Self::TwilioSms
+            | Self::TwilioVoice => (None, None),
+        }
+    }
+
+    /// SMS and voice: these page one person at a time, only from
+    /// escalation steps.
+    pub fn pages(self) -> bool {
+        matches!(
+            self,
+            Self::AliyunSms
+                | Self::AliyunVoice
+                | Self::TencentSms
+                | Self::TencentVoice
+                | Self::TwilioSms
+                | Self::TwilioVoice
+        )
+    }
+
+    /// Rings a phone rather than texting it.
+    pub fn calls(self) -> bool {
+        matches!(
+            self,
+            Self::AliyunVoice | Self::TencentVoice | Self::TwilioVoice
+        )
+    }
+
+    /// Messages one number may get in 24 hours by default (sms.md §1.8,
+    /// §2, §3.6); `None`: the provider documents no such cap.
+    pub fn default_daily_cap(self) -> Option<u32> {
+        match self {
+            Self::AliyunSms => Some(50),
+            Self::AliyunVoice => Some(20),
+            Self::TencentSms | Self::TencentVoice => Some(10),
+            _ => None,
         }
     }
 }
@@ -77,6 +171,15 @@ impl ChannelConfig {
             None => default,
         };
         (pick(self.rate_per_second, s), pick(self.rate_per_minute, m))
+    }
+
+    /// The effective per-number daily cap.
+    pub fn daily_cap(&self) -> Option<u32> {
+        match self.daily_cap {
+            Some(0) => None,
+            Some(n) => Some(n),
+            None => self.kind.default_daily_cap(),
+        }
     }
 }
 
@@ -114,6 +217,13 @@ pub struct RouteConfig {
     /// Keep evaluating later routes after this one matched.
     #[serde(default, rename = "continue")]
     pub continue_matching: bool,
+    /// The `[[escalations]]` policy that runs while this route's alerts
+    /// stay unacknowledged.
+    pub escalation: Option<String>,
+    /// People @-mentioned in this route's cards (`schedule:primary`,
+    /// `schedule:primary:backup`, a person's name).
+    #[serde(default)]
+    pub mention: Vec<String>,
 }
 
 fn invalid(key: &'static str, message: String) -> ConfigError {
@@ -223,6 +333,9 @@ pub fn validate(
                 format!("channel `{}` (email) needs smtp_url, from and to", c.name),
             ));
         }
+        if c.kind.pages() {
+            validate_pager(c)?;
+        }
         if let Some(url) = &c.smtp_url {
             if !smtp_url_is_safe(url.expose()) {
                 return Err(invalid(
@@ -249,6 +362,20 @@ pub fn validate(
                 format!("route #{} names unknown channel `{unknown}`", i + 1),
             ));
         }
+        if let Some(pager) = r
+            .channels
+            .iter()
+            .find(|c| channels.iter().any(|x| &x.name == *c && x.kind.pages()))
+        {
+            return Err(invalid(
+                "routes.channels",
+                format!(
+                    "route #{}: `{pager}` is an SMS or voice channel; these page people \
+                     only from [[escalations]] steps (set escalation = \"…\" on the route)",
+                    i + 1
+                ),
+            ));
+        }
         let group_by_ok = r.group_by == ["..."] || r.group_by.iter().all(|l| is_valid_name(l));
         if !group_by_ok {
             return Err(invalid(
@@ -259,6 +386,131 @@ pub fn validate(
                 ),
             ));
         }
+    }
+    Ok(())
+}
+
+/// What an SMS or voice channel needs, by provider.
+fn validate_pager(c: &ChannelConfig) -> Result<(), ConfigError> {
+    let need = |ok: bool, key: &'static str, what: &str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(invalid(
+                key,
+                format!("channel `{}` ({:?}) needs {what}", c.name, c.kind),
+            ))
+        }
+    };
+    let some = |s: &Option<String>| s.as_deref().is_some_and(|s| !s.trim().is_empty());
+    let secret = |s: &Option<Secret>| s.as_ref().is_some_and(|s| !s.is_empty());
+    if let Some(base) = &c.api_base {
+        need(
+            is_http_url(base),
+            "channels.api_base",
+            "an http(s) api_base",
+        )?;
+    }
+    match c.kind {
+        ChannelKind::AliyunSms | ChannelKind::AliyunVoice => {
+            need(
+                some(&c.access_key_id),
+                "channels.access_key_id",
+                "access_key_id",
+            )?;
+            need(
+                secret(&c.access_key_secret),
+                "channels.access_key_secret",
+                "access_key_secret",
+            )?;
+            need(
+                some(&c.template_code),
+                "channels.template_code",
+                "template_code",
+            )?;
+            if c.kind == ChannelKind::AliyunSms {
+                need(some(&c.sign_name), "channels.sign_name", "sign_name")?;
+            }
+            need(
+                !matches!(c.template_params, Some(TemplateParams::Ordered(_))),
+                "channels.template_params",
+                "template_params as a table { variable = \"field\" }",
+            )?;
+            need(
+                matches!(c.signature.as_deref(), None | Some("acs3" | "hmac-sha1")),
+                "channels.signature",
+                "signature = \"acs3\" or \"hmac-sha1\"",
+            )?;
+        }
+        ChannelKind::TencentSms | ChannelKind::TencentVoice => {
+            need(some(&c.secret_id), "channels.secret_id", "secret_id")?;
+            need(secret(&c.secret_key), "channels.secret_key", "secret_key")?;
+            need(some(&c.sdk_app_id), "channels.sdk_app_id", "sdk_app_id")?;
+            need(
+                some(&c.template_code),
+                "channels.template_code",
+                "template_code (the TemplateId)",
+            )?;
+            if c.kind == ChannelKind::TencentSms {
+                need(some(&c.sign_name), "channels.sign_name", "sign_name")?;
+            }
+            need(
+                !matches!(c.template_params, Some(TemplateParams::Named(_))),
+                "channels.template_params",
+                "template_params as a list of fields in {1}, {2} order",
+            )?;
+        }
+        ChannelKind::TwilioSms | ChannelKind::TwilioVoice => {
+            need(some(&c.account_sid), "channels.account_sid", "account_sid")?;
+            need(
+                secret(&c.auth_token) || (some(&c.api_key_sid) && secret(&c.api_key_secret)),
+                "channels.auth_token",
+                "auth_token, or api_key_sid and api_key_secret",
+            )?;
+            need(
+                some(&c.from)
+                    || (c.kind == ChannelKind::TwilioSms && some(&c.messaging_service_sid)),
+                "channels.from",
+                "from (a Twilio number) or, for SMS, messaging_service_sid",
+            )?;
+        }
+        _ => {}
+    }
+    if let Some(TemplateParams::Named(m)) = &c.template_params {
+        if let Some(bad) = m.values().find(|f| !crate::outbound::page::is_field(f)) {
+            return Err(invalid(
+                "channels.template_params",
+                format!(
+                    "channel `{}`: `{bad}` is not a field ({})",
+                    c.name,
+                    crate::outbound::page::FIELDS.join(", ")
+                ),
+            ));
+        }
+    }
+    if let Some(TemplateParams::Ordered(v)) = &c.template_params {
+        if let Some(bad) = v.iter().find(|f| !crate::outbound::page::is_field(f)) {
+            return Err(invalid(
+                "channels.template_params",
+                format!(
+                    "channel `{}`: `{bad}` is not a field ({})",
+                    c.name,
+                    crate::outbound::page::FIELDS.join(", ")
+                ),
+            ));
+        }
+    }
+    if c.play_times.is_some_and(|n| !(1..=3).contains(&n)) {
+        return Err(invalid(
+            "channels.play_times",
+            format!("channel `{}`: 1 to 3", c.name),
+        ));
+    }
+    if c.param_max_chars == Some(0) {
+        return Err(invalid(
+            "channels.param_max_chars",
+            format!("channel `{}`: at least 1", c.name),
+        ));
     }
     Ok(())
 }

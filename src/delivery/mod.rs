@@ -142,7 +142,13 @@ pub struct Setup {
     intervals: HashMap<String, Duration>,
     links: Option<LinkSigner>,
     config: DeliveryConfig,
+    /// SMS and voice channels' per-number caps in 24 hours.
+    caps: HashMap<String, u32>,
 }
+
+/// Attempts a page gets on transient errors before the escalation moves
+/// on (sms.md §7.5: at most 2 retries; SMS APIs are not idempotent).
+const PAGE_ATTEMPTS: i64 = 3;
 
 impl Setup {
     pub fn new(channels: HashMap<String, Arc<dyn Channel>>, config: &Config) -> Self {
@@ -156,6 +162,12 @@ impl Setup {
             intervals,
             links: LinkSigner::from_config(config),
             config: config.delivery.clone(),
+            caps: config
+                .channels
+                .iter()
+                .filter(|c| c.kind.pages())
+                .filter_map(|c| Some((c.name.clone(), c.daily_cap()?)))
+                .collect(),
         }
     }
 }
@@ -166,6 +178,8 @@ pub struct Delivery {
     worker: String,
     /// True once shutdown began: no new claims, no new sends.
     stop: tokio::sync::watch::Receiver<bool>,
+    /// People and schedules: whom pages and mentions name.
+    oncall: crate::watch::escalations::SharedOncall,
 }
 
 impl Delivery {
@@ -174,12 +188,14 @@ impl Delivery {
         channels: HashMap<String, Arc<dyn Channel>>,
         config: &Config,
         stop: tokio::sync::watch::Receiver<bool>,
+        oncall: crate::watch::escalations::SharedOncall,
     ) -> Self {
         Self {
             store,
             setup: arc_swap::ArcSwap::from_pointee(Setup::new(channels, config)),
             worker: format!("{}-{}", std::process::id(), crate::store::new_id()),
             stop,
+            oncall,
         }
     }
 
@@ -350,6 +366,9 @@ impl Delivery {
                 return None;
             }
         };
+        if let Some(refused) = self.over_cap(setup, channel, &planned, &message, now).await {
+            return Some((planned.rows, refused));
+        }
         let key = format!(
             "ackbot-{}",
             planned.rows.iter().map(|r| r.id).min().unwrap_or_default()
@@ -397,7 +416,8 @@ impl Delivery {
                     .unwrap_or_default();
                 let give_up = chrono::Duration::from_std(setup.config.give_up_after)
                     .unwrap_or(chrono::Duration::hours(24));
-                if now.timestamp_millis() - oldest >= give_up.num_milliseconds() {
+                let page_spent = planned.rows[0].kind == "page" && attempts >= PAGE_ATTEMPTS;
+                if page_spent || now.timestamp_millis() - oldest >= give_up.num_milliseconds() {
                     tracing::error!(channel = channel.name(), rows = planned.rows.len(), error = %message, "delivery kept failing: dead");
                     Outcome::Failed {
                         dead: true,
@@ -450,6 +470,7 @@ impl Delivery {
                 digest: None,
                 occurrences: item.alert.count,
                 now: message.now,
+                audience: Default::default(),
             };
             let mut edited = false;
             for (_, message_id) in sent.iter().filter(|(c, _)| c == channel.name()) {
@@ -521,9 +542,11 @@ impl Delivery {
         if items.is_empty() {
             return Ok(None);
         }
+        let audience = self.audience(first, &items, now).await?;
         Ok(Some(Message {
             kind,
             omitted: ids.len() - items.len(),
+            audience,
             items,
             digest: planned.digest.then(|| Digest {
                 detailed: DIGEST_DETAILED,
@@ -539,6 +562,108 @@ impl Delivery {
         }))
     }
 
+    /// Whom a message names: the person a page goes to, the people a card
+    /// @-mentions (resolved now: whoever is on call), and what the
+    /// headline alert's escalation does next.
+    async fn audience(
+        &self,
+        row: &Claimed,
+        items: &[Item],
+        now: DateTime<Utc>,
+    ) -> Result<crate::outbound::cards::Audience, crate::store::StoreError> {
+        let oncall = self.oncall.load();
+        let mut audience = crate::outbound::cards::Audience::default();
+        let refs: Vec<&str> = row
+            .target
+            .as_deref()
+            .map(|t| t.split(',').filter(|r| !r.is_empty()).collect())
+            .unwrap_or_default();
+        if row.kind == "page" {
+            audience.to = row
+                .target
+                .as_deref()
+                .and_then(|t| oncall.directory.person(t))
+                .cloned();
+        } else if !refs.is_empty() {
+            let overrides = crate::watch::escalations::overrides(
+                self.store.as_ref(),
+                refs.iter().copied(),
+                now,
+            )
+            .await?;
+            audience.mentions = oncall
+                .directory
+                .resolve(refs.iter().copied(), &overrides, now)
+                .into_iter()
+                .cloned()
+                .collect();
+        }
+        if let Some(item) = items.first().filter(|i| i.alert.state != "resolved") {
+            audience.next =
+                crate::watch::escalations::next_step(self.store.as_ref(), &oncall, &item.alert.id)
+                    .await?;
+        }
+        Ok(audience)
+    }
+
+    /// A page over its channel's per-number cap is refused here, before
+    /// the provider refuses it: the escalation moves on at once.
+    async fn over_cap(
+        &self,
+        setup: &Setup,
+        channel: &dyn Channel,
+        planned: &Planned,
+        message: &Message,
+        now: DateTime<Utc>,
+    ) -> Option<Outcome> {
+        let cap = *setup.caps.get(channel.name())?;
+        let person = message.audience.to.as_ref()?;
+        if planned.rows[0].kind != "page" {
+            return None;
+        }
+        let since = now - chrono::Duration::hours(24);
+        match self
+            .store
+            .pages_sent(channel.name(), &person.name, since)
+            .await
+        {
+            Ok(n) if n >= i64::from(cap) => Some(Outcome::Failed {
+                dead: false,
+                error: format!(
+                    "{} had {n} pages from `{}` in 24 hours (daily_cap {cap}): not sent",
+                    person.name,
+                    channel.name()
+                ),
+            }),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "delivery: cannot count pages for the daily cap");
+                None
+            }
+        }
+    }
+
+    /// A page failed for good: say so on each alert and move its
+    /// escalation on now.
+    async fn page_failed(&self, rows: &[Claimed], error: &str, now: DateTime<Utc>) {
+        let mut ids: Vec<String> = rows.iter().map(|r| r.alert_id.clone()).collect();
+        ids.dedup();
+        let who = rows[0].target.clone().unwrap_or_default();
+        for id in &ids {
+            let kind = format!("page failed: {}", crate::outbound::page::clean(error, 200));
+            if let Err(e) = self
+                .store
+                .note(id, (&kind, &who, &rows[0].channel), now)
+                .await
+            {
+                tracing::warn!(error = %e, "delivery: cannot record a failed page");
+            }
+        }
+        if let Err(e) = self.store.escalate_now(&ids, now).await {
+            tracing::warn!(error = %e, "delivery: cannot move escalations on after a failed page");
+        }
+    }
+
     async fn finish(&self, rows: &[Claimed], outcome: Outcome, now: DateTime<Utc>) {
         if rows.is_empty() {
             return;
@@ -552,6 +677,11 @@ impl Delivery {
             Outcome::Released => "released",
         };
         crate::metrics::get().delivery(&rows[0].channel, counted, rows.len());
+        if let Outcome::Failed { error, .. } = &outcome {
+            if rows[0].kind == "page" {
+                self.page_failed(rows, error, now).await;
+            }
+        }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         if let Err(e) = self.store.finish(&ids, &outcome, now).await {
             // The lease ends and the rows are claimed again: at least once.

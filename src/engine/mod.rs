@@ -12,10 +12,15 @@
 //! - [`route`]: `[[routes]]` matching and notification groups (group_by,
 //!   group_wait, group_interval, repeat_interval).
 //! - [`streak`]: CI failure streaks, and the alert a streak raises.
+//! - [`escalation`]: chains of steps while nobody acknowledges;
+//!   [`schedule`] and [`oncall`]: who is on call, and whom a reference means.
 
+pub mod escalation;
 pub mod logrules;
 pub mod notify;
+pub mod oncall;
 pub mod route;
+pub mod schedule;
 pub mod streak;
 
 pub use notify::{Aggregation, Decision, Due, NoticeKind, Occurrence, Tracking};
@@ -32,6 +37,8 @@ pub struct Engine {
     pub router: Router,
     /// An acknowledgement older than this ends at the next firing occurrence.
     pub ack_ttl: chrono::Duration,
+    /// `[[escalations]]` by name.
+    pub escalations: std::collections::HashMap<String, escalation::Policy>,
 }
 
 impl Engine {
@@ -45,7 +52,25 @@ impl Engine {
             router: Router::new(&config.channels, &config.routes),
             ack_ttl: chrono::Duration::from_std(config.alerts.ack_ttl)
                 .unwrap_or(chrono::Duration::hours(8)),
+            escalations: config
+                .escalations
+                .iter()
+                .map(|e| (e.name.clone(), escalation::Policy::from_config(e)))
+                .collect(),
         }
+    }
+
+    /// The policy that escalates an alert of `severity` with these targets:
+    /// the first route's that names one and covers the severity.
+    pub fn escalation_for(
+        &self,
+        targets: &[Target],
+        severity: crate::domain::Severity,
+    ) -> Option<&escalation::Policy> {
+        targets
+            .iter()
+            .filter_map(|t| self.escalations.get(t.escalation.as_deref()?))
+            .find(|p| p.covers(severity))
     }
 }
 
@@ -55,6 +80,7 @@ impl Default for Engine {
             aggregation: Aggregation::default(),
             router: Router::new(&[], &[]),
             ack_ttl: chrono::Duration::hours(8),
+            escalations: Default::default(),
         }
     }
 }
@@ -66,6 +92,8 @@ pub struct Notice {
     pub channel: Option<String>,
     pub group_key: String,
     pub due_at: DateTime<Utc>,
+    /// The route's `mention` references (empty: none).
+    pub mention: String,
 }
 
 impl Engine {
@@ -98,6 +126,7 @@ impl Engine {
                     (Due::Grouped, Some(channel)) => clocks.due(channel, t, now),
                     (Due::Now | Due::Grouped, _) => now,
                 },
+                mention: t.mention.clone(),
             })
             .collect()
     }

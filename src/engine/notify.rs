@@ -55,6 +55,10 @@ pub enum NoticeKind {
     /// A person acknowledged, silenced, resolved or unacknowledged it: the
     /// channels that carried the alert update their card or get a follow-up.
     Update,
+    /// An escalation step posts the alert again, @-mentioning people.
+    Escalation,
+    /// An escalation step pages one person (SMS, voice).
+    Page,
 }
 
 impl NoticeKind {
@@ -65,6 +69,8 @@ impl NoticeKind {
             Self::Aggregated => "aggregated",
             Self::Repeat => "repeat",
             Self::Update => "update",
+            Self::Escalation => "escalation",
+            Self::Page => "page",
         }
     }
 
@@ -75,6 +81,8 @@ impl NoticeKind {
             Self::Aggregated,
             Self::Repeat,
             Self::Update,
+            Self::Escalation,
+            Self::Page,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -31,6 +31,10 @@ pub struct Target {
     pub group_wait: Duration,
     pub group_interval: Duration,
     pub repeat_interval: Duration,
+    /// The route's `[[escalations]]` policy.
+    pub escalation: Option<String>,
+    /// The route's `mention` references, comma-joined (empty: none).
+    pub mention: String,
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +47,8 @@ struct Route {
     group_interval: Duration,
     repeat_interval: Duration,
     continue_matching: bool,
+    escalation: Option<String>,
+    mention: String,
 }
 
 #[derive(Debug, Clone)]
@@ -61,16 +67,20 @@ const DEFAULT_REPEAT: Duration = Duration::hours(4);
 
 impl Router {
     pub fn new(channels: &[ChannelConfig], routes: &[RouteConfig]) -> Self {
+        let chat: Vec<&ChannelConfig> = channels.iter().filter(|c| !c.kind.pages()).collect();
         let routes = if routes.is_empty() {
-            // Every alert to every channel, at once.
+            // Every alert to every channel, at once (SMS and voice page
+            // people only from escalation steps).
             vec![Route {
                 matchers: Vec::new(),
-                channels: channels.iter().map(|c| c.name.clone()).collect(),
+                channels: chat.iter().map(|c| c.name.clone()).collect(),
                 group_by: None,
                 group_wait: Duration::zero(),
                 group_interval: Duration::zero(),
                 repeat_interval: DEFAULT_REPEAT,
                 continue_matching: false,
+                escalation: None,
+                mention: String::new(),
             }]
         } else {
             routes
@@ -83,12 +93,14 @@ impl Router {
                     group_interval: chrono(r.group_interval),
                     repeat_interval: chrono(r.repeat_interval),
                     continue_matching: r.continue_matching,
+                    escalation: r.escalation.clone(),
+                    mention: r.mention.join(","),
                 })
                 .collect()
         };
         Self {
             routes,
-            nowhere: channels.is_empty(),
+            nowhere: chat.is_empty(),
         }
     }
 
@@ -102,6 +114,8 @@ impl Router {
             group_wait: Duration::zero(),
             group_interval: Duration::zero(),
             repeat_interval: DEFAULT_REPEAT,
+            escalation: None,
+            mention: String::new(),
         };
         if self.nowhere {
             return vec![unrouted()];
@@ -130,6 +144,8 @@ impl Router {
                 group_wait: route.group_wait,
                 group_interval: route.group_interval,
                 repeat_interval: route.repeat_interval,
+                escalation: route.escalation.clone(),
+                mention: route.mention.clone(),
             }));
             if !route.continue_matching {
                 break;

@@ -55,6 +55,8 @@ pub struct Inbound {
     pub errors: arc_swap::ArcSwap<sentry::ErrorsInbound>,
     /// `[logs]`: tokens, rules and their windows.
     pub logs: arc_swap::ArcSwap<logs::LogsInbound>,
+    /// People, schedules and channel kinds, shared with the escalation runner.
+    pub oncall: crate::watch::escalations::SharedOncall,
 }
 
 impl Inbound {
@@ -76,6 +78,9 @@ impl Inbound {
             handler,
             errors: arc_swap::ArcSwap::new(sentry::shared(&config.errors)),
             logs: arc_swap::ArcSwap::new(logs::shared(&config.logs)),
+            oncall: Arc::new(arc_swap::ArcSwap::from_pointee(
+                crate::watch::escalations::Oncall::from_config(config),
+            )),
         };
         this.reconfigure(config);
         this
@@ -87,6 +92,10 @@ impl Inbound {
         self.ci.store(Arc::new(ci::CiInbound::new(&config.ci)));
         self.errors.store(sentry::shared(&config.errors));
         self.logs.store(logs::shared(&config.logs));
+        self.oncall
+            .store(Arc::new(crate::watch::escalations::Oncall::from_config(
+                config,
+            )));
         self.ci_rules.store(Arc::new(config.ci.rules.clone()));
         self.watched
             .store(Arc::new(crate::watch::prober::Watched::from_config(config)));

@@ -4,15 +4,21 @@
 //! - [`channel`]: the [`Channel`] trait, the shared HTTP client (timeouts) and
 //!   how answers become sent / retry / give up;
 //! - one module per `[[channels]] type`;
-//! - [`cards`]: what a message says, rendered per platform.
+//! - [`cards`]: what a message says, rendered per platform;
+//! - [`page`]: what an SMS or a call says (template fields, free text),
+//!   for [`aliyun`], [`tencent`] and [`twilio`].
 
+pub mod aliyun;
 pub mod cards;
 pub mod channel;
 pub mod dingtalk;
 pub mod email;
 pub mod feishu;
 pub mod feishu_app;
+pub mod page;
 pub mod slack;
+pub mod tencent;
+pub mod twilio;
 pub mod webhook;
 pub mod wecom;
 
@@ -80,6 +86,15 @@ pub fn build(config: &Config) -> Result<HashMap<String, Arc<dyn Channel>>, Strin
                 secret: c.secret.clone(),
                 client: client.clone(),
             }),
+            ChannelKind::AliyunSms | ChannelKind::AliyunVoice => {
+                Arc::new(aliyun::Aliyun::new(c, client.clone()))
+            }
+            ChannelKind::TencentSms | ChannelKind::TencentVoice => {
+                Arc::new(tencent::Tencent::new(c, client.clone()))
+            }
+            ChannelKind::TwilioSms | ChannelKind::TwilioVoice => {
+                Arc::new(twilio::Twilio::new(c, client.clone()))
+            }
             ChannelKind::Email => Arc::new(
                 email::Email::new(
                     &name,

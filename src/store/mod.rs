@@ -4,6 +4,7 @@
 //! replicas), one SQL implementation over both. Times are Unix milliseconds.
 
 mod ci_writer;
+mod escalations;
 mod plan;
 mod postgres;
 mod rows;
@@ -15,7 +16,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
+pub use escalations::{Advance, EscalationRecord, OverrideRecord};
 pub use postgres::PostgresStore;
+pub use rows::OutboxRow;
 pub use sql::SqlStore;
 pub use sqlite::SqliteStore;
 
@@ -142,6 +145,8 @@ pub struct NotificationRecord {
     /// The platform's answer to the last failed attempt.
     pub last_error: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// `page`: the person paged; chat rows: who the card @-mentions.
+    pub target: Option<String>,
 }
 
 /// An outbox row claimed for delivery.
@@ -164,6 +169,8 @@ pub struct Claimed {
     pub state: Option<String>,
     /// When giving up counts from: the decision, or a person's retry.
     pub since: i64,
+    /// `page`: the person paged; chat rows: the `mention` references.
+    pub target: Option<String>,
 }
 
 /// What became of a delivery attempt.
@@ -473,6 +480,44 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// Gives the lease back if `owner` holds it (a stopping replica).
     async fn release(&self, name: &str, owner: &str) -> Result<(), StoreError>;
+
+    /// Escalations whose next step, pause or acknowledgement is due.
+    async fn due_escalations(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<EscalationRecord>, StoreError>;
+    /// The alert's escalation, active or not.
+    async fn escalation(&self, alert_id: &str) -> Result<Option<EscalationRecord>, StoreError>;
+    /// Moves a chain on (compare-and-set); `false`: it was not where expected.
+    async fn advance_escalation(&self, advance: &Advance) -> Result<bool, StoreError>;
+    /// Pages failed for good: these alerts' chains move on now.
+    async fn escalate_now(
+        &self,
+        alert_ids: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// One audit entry: (kind, actor, via).
+    async fn note(
+        &self,
+        alert_id: &str,
+        entry: (&str, &str, &str),
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn add_override(&self, o: &OverrideRecord) -> Result<(), StoreError>;
+    /// Overrides of these schedules that have not ended.
+    async fn overrides(
+        &self,
+        schedules: &[&str],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OverrideRecord>, StoreError>;
+    /// Pages sent through `channel` to `person` since `since`.
+    async fn pages_sent(
+        &self,
+        channel: &str,
+        person: &str,
+        since: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
 }
 
 /// A CI series as stored: its key, a version that grows with every write

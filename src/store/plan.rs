@@ -108,6 +108,26 @@ pub(crate) struct Plan<'a> {
     seqs: std::vec::IntoIter<i64>,
     pub events: Vec<EventRow>,
     pub outbox: Vec<OutboxRow>,
+    /// Escalation changes, in the order they happened.
+    pub escalations: Vec<EscalationWrite>,
+}
+
+/// What a transaction does to an alert's escalation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EscalationWrite {
+    /// A new chain (replacing any earlier one of the alert).
+    Start {
+        alert_id: String,
+        alert_seq: i64,
+        id: String,
+        policy: String,
+        snapshot: String,
+        due_at: i64,
+    },
+    /// Acknowledged: nothing runs until the acknowledgement expires at `until`.
+    Acked { alert_id: String, until: i64 },
+    /// Resolved: the chain ends.
+    Cancel { alert_id: String },
 }
 
 impl<'a> Plan<'a> {
@@ -132,6 +152,7 @@ impl<'a> Plan<'a> {
             seqs: seqs.into_iter(),
             events: Vec::new(),
             outbox: Vec::new(),
+            escalations: Vec::new(),
         }
     }
 
@@ -197,7 +218,53 @@ impl<'a> Plan<'a> {
                 due_at: n.due_at.timestamp_millis(),
                 state: Some(state.clone()),
                 priority,
+                target: (!n.mention.is_empty()).then_some(n.mention),
             });
+        }
+        Ok(())
+    }
+
+    /// Starts, pauses for an acknowledgement, or ends the alert's
+    /// escalation after its state went `from` → `to`.
+    fn escalate(
+        &mut self,
+        fp: &str,
+        routed: &Routed,
+        from: Option<AlertState>,
+        to: AlertState,
+        restarted: bool,
+    ) -> Result<(), StoreError> {
+        let (row, _) = self.rows.get(fp).expect("row present");
+        let alert_id = row.id.clone();
+        match to {
+            AlertState::Firing if restarted || from != Some(AlertState::Firing) => {
+                let Some(policy) = self.engine.escalation_for(&routed.targets, row.severity()?)
+                else {
+                    return Ok(());
+                };
+                let seq = row.seq;
+                self.escalations.push(EscalationWrite::Start {
+                    alert_id: alert_id.clone(),
+                    alert_seq: seq,
+                    id: new_id(),
+                    policy: policy.name.clone(),
+                    snapshot: policy.snapshot.to_json(),
+                    due_at: self.now_ms.saturating_add(policy.snapshot.first_wait()),
+                });
+                let name = policy.name.clone();
+                self.event((&alert_id, seq), "escalation started", &name, "escalation");
+            }
+            AlertState::Acknowledged if from != Some(AlertState::Acknowledged) => {
+                let until = self
+                    .now_ms
+                    .saturating_add(self.engine.ack_ttl.num_milliseconds());
+                self.escalations
+                    .push(EscalationWrite::Acked { alert_id, until });
+            }
+            AlertState::Resolved if from != Some(AlertState::Resolved) => {
+                self.escalations.push(EscalationWrite::Cancel { alert_id });
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -333,6 +400,7 @@ impl<'a> Plan<'a> {
             silenced,
         };
         self.notify(fp, routed, occurrence)?;
+        self.escalate(fp, routed, from, to, ack_ended)?;
         Ok(id)
     }
 
@@ -381,7 +449,12 @@ impl<'a> Plan<'a> {
             };
             self.notify(fingerprint, routed, occurrence)?;
         }
+        self.escalate(fingerprint, routed, Some(from), to, false)?;
         Ok(Ok(()))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
     }
 
     /// Each request of a batch keeps the time it arrived.

@@ -197,7 +197,7 @@ impl EventRow {
 
 /// The columns written when a row is decided.
 pub(crate) const OUTBOX_COLUMNS: &str = "alert_id, alert_seq, kind, channel, group_key, \
-     occurrences, created_at, due_at, status, state, priority";
+     occurrences, created_at, due_at, status, state, priority, target";
 
 /// The delivery columns, read with the others.
 pub(crate) const DELIVERY_COLUMNS: &str = "id, attempts, last_error, sent_at";
@@ -223,6 +223,9 @@ pub struct OutboxRow {
     pub state: Option<String>,
     /// [`Severity::rank`] of the alert when decided: critical goes first.
     pub priority: i64,
+    /// `page` rows: the person paged; chat rows: the `mention` references
+    /// (comma-joined); `None`: nobody in particular.
+    pub target: Option<String>,
 }
 
 /// An outbox row with its delivery state, as read back.
@@ -254,6 +257,7 @@ impl DeliveryRow {
             created_at: from_ms(o.created_at)?,
             due_at: from_ms(o.due_at)?,
             status: o.status.clone(),
+            target: o.target.clone(),
         })
     }
 }

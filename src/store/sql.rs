@@ -132,7 +132,7 @@ pub struct SqlStore<DB: Database> {
     ci_cache: std::sync::Mutex<std::collections::HashMap<String, super::CiSeriesRow>>,
     /// The silences not yet ended, shared with the writer.
     silences: Arc<SilenceCache>,
-    wake: Arc<tokio::sync::Notify>,
+    pub(super) wake: Arc<tokio::sync::Notify>,
     faults: Arc<crate::faults::Faults>,
 }
 
@@ -158,6 +158,9 @@ where
     for<'r> WaitRow: FromRow<'r, DB::Row>,
     for<'r> RetryRow: FromRow<'r, DB::Row>,
     for<'r> CiRow: FromRow<'r, DB::Row>,
+    for<'r> super::escalations::EscalationRecord: FromRow<'r, DB::Row>,
+    for<'r> super::escalations::OverrideRecord: FromRow<'r, DB::Row>,
+    for<'r> super::escalations::CountRow: FromRow<'r, DB::Row>,
 {
     /// Wraps migrated pools and starts the group-commit writer.
     pub(super) fn start(
@@ -426,7 +429,35 @@ where
             }
             sqlx::query_with(&sql, args).execute(&mut *conn).await?;
         }
-        for chunk in plan.events.chunks(CHUNK) {
+        Self::insert_events(conn, &plan.events).await?;
+        Self::insert_outbox_rows(conn, &plan.outbox).await?;
+        Self::write_escalations(conn, &plan.escalations, to_ms(plan.now())).await?;
+        let clocks: Vec<_> = plan.clocks.changed().collect();
+        for chunk in clocks.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO notify_groups (id, channel, group_key, flush_at) VALUES {} \
+                 ON CONFLICT (id) DO UPDATE SET flush_at = excluded.flush_at",
+                tuples(chunk.len(), 4)
+            );
+            let sql = DB::sql(&sql);
+            let mut args = DB::Arguments::default();
+            for (channel, key, at) in chunk {
+                bind(&mut args, group_id(channel, key))?;
+                bind(&mut args, channel.to_string())?;
+                bind(&mut args, key.to_string())?;
+                bind(&mut args, to_ms(*at))?;
+            }
+            sqlx::query_with(&sql, args).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Appends audit entries, a few rows per statement.
+    pub(super) async fn insert_events(
+        conn: &mut DB::Connection,
+        events: &[EventRow],
+    ) -> Result<(), StoreError> {
+        for chunk in events.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO alert_events (alert_id, alert_seq, at, kind, actor, via) VALUES {}",
                 tuples(chunk.len(), 6)
@@ -443,10 +474,18 @@ where
             }
             sqlx::query_with(&sql, args).execute(&mut *conn).await?;
         }
-        for chunk in plan.outbox.chunks(CHUNK) {
+        Ok(())
+    }
+
+    /// Appends outbox rows, a few per statement.
+    pub(super) async fn insert_outbox_rows(
+        conn: &mut DB::Connection,
+        outbox: &[OutboxRow],
+    ) -> Result<(), StoreError> {
+        for chunk in outbox.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES {}",
-                tuples(chunk.len(), 11)
+                tuples(chunk.len(), 12)
             );
             let sql = DB::sql(&sql);
             let mut args = DB::Arguments::default();
@@ -462,23 +501,7 @@ where
                 bind(&mut args, o.status.clone())?;
                 bind(&mut args, o.state.clone())?;
                 bind(&mut args, o.priority)?;
-            }
-            sqlx::query_with(&sql, args).execute(&mut *conn).await?;
-        }
-        let clocks: Vec<_> = plan.clocks.changed().collect();
-        for chunk in clocks.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO notify_groups (id, channel, group_key, flush_at) VALUES {} \
-                 ON CONFLICT (id) DO UPDATE SET flush_at = excluded.flush_at",
-                tuples(chunk.len(), 4)
-            );
-            let sql = DB::sql(&sql);
-            let mut args = DB::Arguments::default();
-            for (channel, key, at) in chunk {
-                bind(&mut args, group_id(channel, key))?;
-                bind(&mut args, channel.to_string())?;
-                bind(&mut args, key.to_string())?;
-                bind(&mut args, to_ms(*at))?;
+                bind(&mut args, o.target.clone())?;
             }
             sqlx::query_with(&sql, args).execute(&mut *conn).await?;
         }
@@ -501,7 +524,8 @@ where
              WHEN 'warning' THEN 2 ELSE 3 END \
              FROM outbox o JOIN alerts a ON a.seq = o.alert_seq \
              WHERE o.alert_seq = (SELECT seq FROM alerts WHERE id = ?) \
-             AND o.status = 'sent' AND o.channel IS NOT NULL AND o.kind <> 'update'",
+             AND o.status = 'sent' AND o.channel IS NOT NULL \
+             AND o.kind NOT IN ('update', 'page', 'escalation')",
         ))
         .bind(now)
         .bind(now)
@@ -699,6 +723,7 @@ where
                 priority: r.priority,
                 state: r.state,
                 since: r.requeued_at.unwrap_or(r.created_at),
+                target: r.target,
             })
             .collect())
     }
@@ -828,7 +853,7 @@ fn pow2_chunks<T>(mut items: &[T], max: usize) -> impl Iterator<Item = &[T]> {
 }
 
 /// `(?, ?), (?, ?)`: `rows` tuples of `columns` placeholders.
-fn tuples(rows: usize, columns: usize) -> String {
+pub(super) fn tuples(rows: usize, columns: usize) -> String {
     let one = format!("({})", vec!["?"; columns].join(", "));
     vec![one; rows].join(", ")
 }
@@ -842,7 +867,7 @@ where
 }
 
 const CLAIM_COLUMNS: &str = "id, alert_id, kind, channel, group_key, due_at, created_at, \
-     attempts, occurrences, priority, state, requeued_at";
+     attempts, occurrences, priority, state, requeued_at, target";
 
 #[derive(sqlx::FromRow)]
 pub struct ClaimRow {
@@ -858,6 +883,7 @@ pub struct ClaimRow {
     priority: i64,
     state: Option<String>,
     requeued_at: Option<i64>,
+    target: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -959,6 +985,9 @@ where
     for<'r> NamespaceRow: FromRow<'r, DB::Row>,
     for<'r> ReplayRow: FromRow<'r, DB::Row>,
     for<'r> CiRow: FromRow<'r, DB::Row>,
+    for<'r> super::escalations::EscalationRecord: FromRow<'r, DB::Row>,
+    for<'r> super::escalations::OverrideRecord: FromRow<'r, DB::Row>,
+    for<'r> super::escalations::CountRow: FromRow<'r, DB::Row>,
     for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
 {
     async fn ci_load(&self, key: &str) -> Result<Option<super::CiSeriesRow>, StoreError> {
@@ -1052,6 +1081,63 @@ where
             .execute(&self.writer)
             .await?;
         Ok(())
+    }
+
+    async fn due_escalations(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<super::EscalationRecord>, StoreError> {
+        self.esc_due(now, limit).await
+    }
+
+    async fn escalation(
+        &self,
+        alert_id: &str,
+    ) -> Result<Option<super::EscalationRecord>, StoreError> {
+        self.esc_get(alert_id).await
+    }
+
+    async fn advance_escalation(&self, advance: &super::Advance) -> Result<bool, StoreError> {
+        self.esc_advance(advance).await
+    }
+
+    async fn escalate_now(
+        &self,
+        alert_ids: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.esc_now(alert_ids, now).await
+    }
+
+    async fn note(
+        &self,
+        alert_id: &str,
+        entry: (&str, &str, &str),
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.esc_note(alert_id, entry, now).await
+    }
+
+    async fn add_override(&self, o: &super::OverrideRecord) -> Result<(), StoreError> {
+        self.override_add(o).await
+    }
+
+    async fn overrides(
+        &self,
+        schedules: &[&str],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<super::OverrideRecord>, StoreError> {
+        self.override_list(schedules, now).await
+    }
+
+    async fn pages_sent(
+        &self,
+        channel: &str,
+        person: &str,
+        since: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        self.pages_count(channel, person, since).await
     }
 
     async fn ci_pending(&self, limit: u32) -> Result<Vec<super::CiSeriesRow>, StoreError> {
@@ -1499,7 +1585,7 @@ where
         .await?;
         if !doomed.is_empty() {
             let list = tuples(1, doomed.len());
-            for table in ["alert_events", "outbox"] {
+            for table in ["alert_events", "outbox", "escalations"] {
                 let sql = format!("DELETE FROM {table} WHERE alert_seq IN {list}");
                 let sql = DB::sql(&sql);
                 let mut args = DB::Arguments::default();

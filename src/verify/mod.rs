@@ -14,6 +14,7 @@ mod error;
 pub mod feishu;
 pub mod links;
 pub mod sentry;
+pub mod sms;
 pub mod timestamp;
 pub mod webhook;
 pub mod wecom;
@@ -32,6 +33,8 @@ mod vectors;
 
 #[cfg(test)]
 mod ci_vectors;
+#[cfg(test)]
+mod sms_vectors;
 
 #[cfg(test)]
 mod proptests;

@@ -5,12 +5,14 @@
 //! - [`retention`]: prunes what is older than `[storage] retention`.
 //! - [`streaks`]: ingests CI alerts whose first ingest failed.
 //! - [`quiet`]: resolves error groups and log-rule groups that went quiet.
+//! - [`escalations`]: runs the escalation steps that fell due.
 //! - [`prober`]: the Jenkins poller ([`jenkins`]) and the health checks
 //!   ([`checks`]) the heartbeat deadlines ([`heartbeats`]) and Sentry cron
 //!   monitors' ([`monitors`]); unlike the
 //!   others, it runs on one replica at a time.
 
 pub mod checks;
+pub mod escalations;
 pub mod heartbeats;
 pub mod jenkins;
 pub mod monitors;

@@ -64,6 +64,18 @@ fn render(msg: &Message, b: &Budget) -> Value {
     if let Some(n) = text::notice(msg) {
         md.push_str(&format!("**{}**\n\n", text::escape(&n, text::md_inline)));
     }
+    // A mention renders only with `@<mobile>` or `@<userId>` in the text
+    // (dingtalk.md §1.4).
+    let mobiles = text::mention_ids(msg, text::dingtalk_mobile);
+    let users = text::mention_ids(msg, text::dingtalk_user);
+    if !mobiles.is_empty() || !users.is_empty() {
+        let at: Vec<String> = mobiles
+            .iter()
+            .chain(&users)
+            .map(|m| format!("@{m}"))
+            .collect();
+        md.push_str(&format!("{}\n\n", at.join(" ")));
+    }
     let card_links = match msg.items.as_slice() {
         [item] => {
             single(item, b, &mut md);
@@ -76,6 +88,28 @@ fn render(msg: &Message, b: &Budget) -> Value {
     };
     md.push_str(&format!("ackbot · {}", text::severity(msg)));
 
+    if !mobiles.is_empty() || !users.is_empty() {
+        // actionCard cannot mention: a markdown message with the actions
+        // as links.
+        if let Some(links) = card_links {
+            let line: Vec<String> = Action::ALL
+                .into_iter()
+                .filter_map(|a| {
+                    Some(format!(
+                        "[{}]({})",
+                        a.label(),
+                        text::safe_url(links.get(a))?
+                    ))
+                })
+                .collect();
+            md.push_str(&format!("\n\n{}", line.join(" · ")));
+        }
+        return json!({
+            "msgtype": "markdown",
+            "markdown": {"title": title, "text": md},
+            "at": {"atMobiles": mobiles, "atUserIds": users, "isAtAll": false},
+        });
+    }
     match card_links {
         Some(links) => {
             let btns: Vec<Value> = Action::ALL

@@ -86,7 +86,7 @@ pub fn template(tone: Tone) -> &'static str {
 
 fn render(msg: &Message, callbacks: bool, b: &Budget) -> Value {
     let subject = text::subject(msg, b.field);
-    let mut elements = Vec::new();
+    let mut elements: Vec<Value> = mentions(msg).into_iter().collect();
     match msg.items.as_slice() {
         [item] => single(msg, item, callbacks, b, &mut elements),
         _ => group(msg, callbacks, b, &mut elements),
@@ -103,6 +103,16 @@ fn render(msg: &Message, callbacks: bool, b: &Budget) -> Value {
         },
         "body": {"elements": elements},
     })
+}
+
+/// `<at id=ou_…></at>` for each person the message mentions (feishu.md
+/// §5: it notifies them).
+fn mentions(msg: &Message) -> Option<Value> {
+    let at: Vec<String> = text::mention_ids(msg, text::feishu_id)
+        .iter()
+        .map(|id| format!("<at id={id}></at>"))
+        .collect();
+    (!at.is_empty()).then(|| markdown(at.join(" ")))
 }
 
 fn markdown(content: String) -> Value {

@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::config::oncall::PersonConfig;
 use crate::domain::Severity;
 use crate::engine::NoticeKind;
 use crate::store::AlertRecord;
@@ -89,6 +90,18 @@ pub struct Digest {
     pub more_url: Option<String>,
 }
 
+/// Who a message is for beyond the channel's own audience, and what the
+/// escalation does next.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Audience {
+    /// People the card @-mentions (chat channels).
+    pub mentions: Vec<PersonConfig>,
+    /// The one person a page goes to (SMS, voice).
+    pub to: Option<PersonConfig>,
+    /// "Escalates to Li Lei by SMS at 03:12 unless acknowledged".
+    pub next: Option<String>,
+}
+
 /// One message to send: a notice about one alert, or a group/digest of several.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
@@ -102,6 +115,7 @@ pub struct Message {
     /// Occurrences in the aggregation window (for `Aggregated`).
     pub occurrences: i64,
     pub now: DateTime<Utc>,
+    pub audience: Audience,
 }
 
 /// The colour family of a card: platforms name them differently.

@@ -14,6 +14,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{ActionLinks, Item, Message, Tone};
+use crate::config::oncall::PersonConfig;
 use crate::domain::Severity;
 use crate::engine::NoticeKind;
 use crate::store::AlertRecord;
@@ -374,7 +375,7 @@ pub fn subject(msg: &Message, field: usize) -> String {
 
 /// What this kind of notice adds to the alert's own facts.
 pub fn notice(msg: &Message) -> Option<String> {
-    match msg.kind {
+    let base = match msg.kind {
         NoticeKind::Aggregated => Some(format!(
             "{} occurrence{} in the last window",
             msg.occurrences,
@@ -382,8 +383,55 @@ pub fn notice(msg: &Message) -> Option<String> {
         )),
         NoticeKind::Repeat => Some("Still firing (reminder)".to_string()),
         NoticeKind::Update => msg.items.first().map(|i| update_line(&i.alert)),
-        NoticeKind::Firing | NoticeKind::Resolved => None,
+        NoticeKind::Escalation => Some("Escalated: nobody has acknowledged yet".to_string()),
+        NoticeKind::Firing | NoticeKind::Resolved | NoticeKind::Page => None,
+    };
+    match (base, &msg.audience.next) {
+        (Some(b), Some(n)) => Some(format!("{b} · {n}")),
+        (None, Some(n)) => Some(n.clone()),
+        (b, None) => b,
     }
+}
+
+/// The ids a platform @-mentions people by, for those who have one; ids
+/// with anything but letters, digits and `_-.@` are left out (they are
+/// written into markup).
+pub fn mention_ids(msg: &Message, id: fn(&PersonConfig) -> Option<&str>) -> Vec<String> {
+    msg.audience
+        .mentions
+        .iter()
+        .filter_map(id)
+        .filter(|s| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-.@".contains(&b))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+pub fn feishu_id(p: &PersonConfig) -> Option<&str> {
+    p.feishu_open_id.as_deref()
+}
+
+pub fn dingtalk_user(p: &PersonConfig) -> Option<&str> {
+    p.dingtalk_user_id.as_deref()
+}
+
+pub fn wecom_user(p: &PersonConfig) -> Option<&str> {
+    p.wecom_user_id.as_deref()
+}
+
+/// A phone number as DingTalk's `atMobiles` takes it: mainland numbers
+/// without `+86`, others without `+`.
+pub fn dingtalk_mobile(p: &PersonConfig) -> Option<&str> {
+    let phone = p.phone.as_deref()?;
+    Some(
+        phone
+            .strip_prefix("+86")
+            .unwrap_or_else(|| phone.trim_start_matches('+')),
+    )
 }
 
 /// What a person did, as a follow-up shows it.

@@ -43,8 +43,10 @@ const HORIZONTAL_MAX: usize = 6;
 /// The message body.
 pub fn message(msg: &Message) -> Value {
     let start = Budget::start(msg, MAX_LISTED, EXCERPT);
+    // A template card cannot mention; markdown can (`<@userid>`).
     if let [item] = msg.items.as_slice()
         && let Some(links) = text::action_links(msg, item)
+        && msg.audience.mentions.is_empty()
     {
         return text::fit(
             start,
@@ -91,6 +93,13 @@ fn markdown(msg: &Message, b: &Budget) -> String {
     );
     if let Some(n) = text::notice(msg) {
         md.push_str(&format!("> **{}**\n", text::escape(&n, text::wecom_inline)));
+    }
+    let at: Vec<String> = text::mention_ids(msg, text::wecom_user)
+        .iter()
+        .map(|u| format!("<@{u}>"))
+        .collect();
+    if !at.is_empty() {
+        md.push_str(&format!("{}\n", at.join(" ")));
     }
     match msg.items.as_slice() {
         [item] => single(item, b, colour, &mut md),

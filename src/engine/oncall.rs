@@ -1,0 +1,94 @@
+//! Who a reference means at a given time: `[[people]]` by name, and
+//! `[[schedules]]` through their rotations and the overrides people made
+//! (`engine::schedule`). Resolution happens when a step runs or a card is
+//! sent, so the person paged is whoever is on call then, not when the alert
+//! fired.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::schedule::{self, Override, Rotation};
+use crate::config::Config;
+use crate::config::oncall::{PersonConfig, Ref};
+
+/// Overrides by schedule name.
+pub type Overrides = HashMap<String, Vec<Override>>;
+
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    people: HashMap<String, PersonConfig>,
+    schedules: HashMap<String, Rotation>,
+}
+
+impl Directory {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            people: config
+                .people
+                .iter()
+                .map(|p| (p.name.clone(), p.clone()))
+                .collect(),
+            schedules: config
+                .schedules
+                .iter()
+                .filter_map(|s| Some((s.name.clone(), s.rotation()?)))
+                .collect(),
+        }
+    }
+
+    pub fn person(&self, name: &str) -> Option<&PersonConfig> {
+        self.people.get(name)
+    }
+
+    pub fn schedule(&self, name: &str) -> Option<&Rotation> {
+        self.schedules.get(name)
+    }
+
+    pub fn schedule_names(&self) -> impl Iterator<Item = &str> {
+        self.schedules.keys().map(String::as_str)
+    }
+
+    /// The schedules `refs` look into (whose overrides the caller loads).
+    pub fn schedules_in<'a>(refs: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+        let mut out: Vec<&str> = Vec::new();
+        for r in refs {
+            if let Ref::OnCall(s) | Ref::Backup(s) = Ref::parse(r) {
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+        out
+    }
+
+    /// The people `refs` name at `at`, each once, in order. A schedule with
+    /// nobody resolvable (no backup in a one-person rotation) adds nobody.
+    pub fn resolve<'a>(
+        &self,
+        refs: impl IntoIterator<Item = &'a str>,
+        overrides: &Overrides,
+        at: DateTime<Utc>,
+    ) -> Vec<&PersonConfig> {
+        let none = Vec::new();
+        let mut out: Vec<&PersonConfig> = Vec::new();
+        for r in refs {
+            let name = match Ref::parse(r) {
+                Ref::Person(p) => Some(p.to_string()),
+                Ref::OnCall(s) => self.schedules.get(s).and_then(|rot| {
+                    schedule::on_call(rot, overrides.get(s).unwrap_or(&none), at).map(|x| x.person)
+                }),
+                Ref::Backup(s) => self
+                    .schedules
+                    .get(s)
+                    .and_then(|rot| schedule::backup(rot, overrides.get(s).unwrap_or(&none), at)),
+            };
+            if let Some(p) = name.and_then(|n| self.people.get(&n)) {
+                if !out.iter().any(|x| x.name == p.name) {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+}
