@@ -133,11 +133,15 @@ impl Application {
         let allowed = Arc::new(ArcSwap::from_pointee(
             crate::act::handler::Allowed::from_config(&config),
         ));
+        let oncall = Arc::new(ArcSwap::from_pointee(
+            crate::watch::escalations::Oncall::from_config(&config),
+        ));
         let handler = (options.decorate)(Arc::new(crate::act::handler::ChatOps {
             ops: crate::act::ops::Ops {
                 store: store.clone(),
             },
             allowed: allowed.clone(),
+            oncall: oncall.clone(),
         }));
         let addr = config.listen_addr()?;
         let listener =
@@ -156,7 +160,12 @@ impl Application {
         )
         .await
         .map_err(|e| anyhow::anyhow!("cannot read the replay memory: {e}"))?;
-        let inbound = web::Data::new(Inbound::from_config(&config, handler, replay.clone()));
+        let inbound = web::Data::new(Inbound::from_config(
+            &config,
+            handler,
+            replay.clone(),
+            oncall,
+        ));
         let limit = web::Data::new(BodyLimit(config.server.max_body_bytes));
         let body_timeout = web::Data::new(inbound::BodyTimeout(config.server.body_timeout));
         let peers = web::Data::new(inbound::peers::Peers::new(

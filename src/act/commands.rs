@@ -83,6 +83,8 @@ pub enum Command {
     },
     List,
     Help,
+    /// Who is on call: on one schedule, or on every one.
+    Oncall(Option<String>),
     /// The first word is no command; `input` is the text, trimmed.
     Unknown {
         input: String,
@@ -103,6 +105,7 @@ resolve <id> - resolve an alert, e.g. resolve 3f2a (also: 解决 3f2a)
 silence <id> <duration> - silence one alert, e.g. silence 3f2a 1h (also: 静默 3f2a 1h)
 silence <matchers> <duration> - silence every matching alert, e.g. silence {team=~\"db|infra\", env=\"prod\"} 30m or silence service=\"payment\" 2h
 list - list the open alerts (also: 列表)
+oncall [schedule] - who is on call now and next, e.g. oncall primary (also: 值班)
 help - this text (also: 帮助)
 Durations: 30m, 1h, 2h30m, 1d; at most 90d.";
 
@@ -119,6 +122,7 @@ enum Verb {
     Silence,
     List,
     Help,
+    Oncall,
 }
 
 /// Every spelling of every verb. The Chinese ones are longest first, so that a
@@ -130,12 +134,14 @@ const VERBS: &[(&str, Verb)] = &[
     ("silence", Verb::Silence),
     ("list", Verb::List),
     ("help", Verb::Help),
+    ("oncall", Verb::Oncall),
     ("取消确认", Verb::Unack),
     ("确认", Verb::Ack),
     ("解决", Verb::Resolve),
     ("静默", Verb::Silence),
     ("列表", Verb::List),
     ("帮助", Verb::Help),
+    ("值班", Verb::Oncall),
 ];
 
 /// Parses one chat message (without the bot mention); see the module docs.
@@ -166,6 +172,11 @@ pub fn parse(text: &str) -> Result<Command, CommandError> {
         },
         // Nothing can go wrong with help, so whatever follows is forgiven.
         Verb::Help => Ok(Command::Help),
+        Verb::Oncall => match tokens.as_slice() {
+            [] => Ok(Command::Oncall(None)),
+            [name] => Ok(Command::Oncall(Some(truncate(name, MAX_ID_LEN).to_string()))),
+            _ => Err(usage.error("give one schedule name at most")),
+        },
     }
 }
 
@@ -204,6 +215,7 @@ impl Usage {
                 "{w} <id|matchers> <duration>, e.g. {w} 3f2a 1h or {w} {{team=~\"db|infra\"}} 30m"
             ),
             Verb::List | Verb::Help => w.to_string(),
+            Verb::Oncall => format!("{w} [schedule], e.g. {w} primary"),
         };
         CommandError(format!("{what}; usage: {usage}"))
     }

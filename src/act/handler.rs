@@ -85,6 +85,8 @@ pub struct ChatOps {
     pub ops: Ops,
     /// Replaced on a config reload.
     pub allowed: Arc<ArcSwap<Allowed>>,
+    /// People and schedules, for `oncall`.
+    pub oncall: crate::watch::escalations::SharedOncall,
 }
 
 fn via(p: Platform) -> &'static str {
@@ -227,6 +229,40 @@ impl InteractionHandler for ChatOps {
     }
 
     async fn chat_message(&self, message: ChatMessage) -> Option<ChatReply> {
+        self.chat(message).await
+    }
+}
+
+impl ChatOps {
+    /// `oncall [schedule]`: every schedule without a name.
+    async fn oncall_reply(&self, name: Option<&str>, now: chrono::DateTime<Utc>) -> String {
+        let oncall = self.oncall.load();
+        let mut names: Vec<&str> = match name {
+            Some(n) => vec![n],
+            None => oncall.directory.schedule_names().collect(),
+        };
+        names.sort_unstable();
+        if names.is_empty() {
+            return "No on-call schedules are configured ([[schedules]]).".into();
+        }
+        let mut lines = Vec::new();
+        for n in names {
+            match super::oncall::view(self.ops.store.as_ref(), &oncall, n, now).await {
+                Ok(Some(v)) => lines.push(super::oncall::say(&v)),
+                Ok(None) => lines.push(format!(
+                    "No schedule named \"{}\".",
+                    crate::domain::labels::truncate_text(n, 40)
+                )),
+                Err(e) => {
+                    tracing::error!(error = %e, "oncall: storage error");
+                    return "ackbot could not read the schedules; please try again.".into();
+                }
+            }
+        }
+        lines.join("\n")
+    }
+
+    async fn chat(&self, message: ChatMessage) -> Option<ChatReply> {
         let who = &message.actor;
         let command = match commands::parse(&message.text) {
             Ok(c) => c,
@@ -234,7 +270,7 @@ impl InteractionHandler for ChatOps {
         };
         let acting = !matches!(
             command,
-            Command::Help | Command::List | Command::Unknown { .. }
+            Command::Help | Command::List | Command::Oncall(_) | Command::Unknown { .. }
         );
         if acting && !self.allowed.load().permits(who) {
             return Some(ChatReply { text: refusal(who) });
@@ -271,6 +307,11 @@ impl InteractionHandler for ChatOps {
                             "ackbot could not read the alerts; please try again.".into()
                         }
                     },
+                });
+            }
+            Command::Oncall(name) => {
+                return Some(ChatReply {
+                    text: self.oncall_reply(name.as_deref(), now).await,
                 });
             }
             Command::Ack(id) => simple(&id, Act::Ack),

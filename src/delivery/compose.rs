@@ -114,6 +114,7 @@ mod tests {
             priority: 2,
             state: Some("firing".into()),
             since: due,
+            target: None,
         }
     }
 

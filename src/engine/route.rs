@@ -296,6 +296,8 @@ mod tests {
             group_wait: Duration::seconds(30),
             group_interval: Duration::minutes(5),
             repeat_interval: DEFAULT_REPEAT,
+            escalation: None,
+            mention: String::new(),
         };
         let mut clocks = GroupClocks::default();
         let first = clocks.due("a", &target, now);

@@ -174,7 +174,7 @@ pub(crate) fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError>
 
 /// The body as `T`; an error names the field it is about (`body` for the
 /// whole), as every 400 does.
-fn parse_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
+pub(super) fn parse_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     let bad = |message: String| ApiError::BadJson {
         field: "body".into(),
         message: format!("body is not valid JSON of the expected shape: {message}"),
@@ -456,7 +456,7 @@ pub async fn alert_action(
 
 /// Who acts through the API: `by`, cleaned of control, bidi and invisible
 /// characters (`domain::human`), or `api`.
-fn actor(by: Option<String>) -> Result<Actor, ApiError> {
+pub(super) fn actor(by: Option<String>) -> Result<Actor, ApiError> {
     let Some(by) = by else {
         return Ok(Actor::new("api", "api"));
     };
@@ -731,6 +731,16 @@ pub fn routes(ingest_limit: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                 .service(
                     web::resource("/channels/{name}/retry")
                         .post(retry_channel)
+                        .default_service(json_405()),
+                )
+                .service(
+                    web::resource("/schedules/{name}")
+                        .route(web::get().to(super::schedules::get_schedule))
+                        .default_service(json_405()),
+                )
+                .service(
+                    web::resource("/schedules/{name}/overrides")
+                        .route(web::post().to(super::schedules::post_override))
                         .default_service(json_405()),
                 )
                 .service(

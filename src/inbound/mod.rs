@@ -15,6 +15,7 @@ pub mod links;
 pub mod logs;
 pub mod peers;
 pub mod reload;
+pub mod schedules;
 pub mod sentry;
 pub mod wecom;
 
@@ -64,6 +65,7 @@ impl Inbound {
         config: &Config,
         handler: Arc<dyn InteractionHandler>,
         replay: Arc<ReplayMemory>,
+        oncall: crate::watch::escalations::SharedOncall,
     ) -> Self {
         let this = Self {
             feishu: ArcSwapOption::empty(),
@@ -78,9 +80,7 @@ impl Inbound {
             handler,
             errors: arc_swap::ArcSwap::new(sentry::shared(&config.errors)),
             logs: arc_swap::ArcSwap::new(logs::shared(&config.logs)),
-            oncall: Arc::new(arc_swap::ArcSwap::from_pointee(
-                crate::watch::escalations::Oncall::from_config(config),
-            )),
+            oncall,
         };
         this.reconfigure(config);
         this

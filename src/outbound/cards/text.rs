@@ -775,6 +775,7 @@ pub(crate) mod fixtures {
             digest: None,
             occurrences: 0,
             now: at(10, 5, 0),
+            audience: Default::default(),
         }
     }
 
