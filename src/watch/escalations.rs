@@ -38,6 +38,9 @@ use crate::tasks::Tasks;
 const TICK: Duration = Duration::from_secs(1);
 /// Chains looked at per tick.
 const BATCH: u32 = 200;
+/// Pages wait this long for the other pages of the same tick, so that a
+/// storm of alerts escalating together reaches a person as one text.
+const COALESCE_MS: i64 = 1000;
 /// A silence without an end in sight is looked at again after this.
 const PAUSE_RECHECK: chrono::Duration = chrono::Duration::hours(1);
 
@@ -296,7 +299,11 @@ fn page_row(
         },
         occurrences: alert.count,
         created_at: now_ms,
-        due_at: now_ms,
+        due_at: if kind == "page" {
+            now_ms + COALESCE_MS
+        } else {
+            now_ms
+        },
         status: "pending".to_string(),
         state: Some(alert.state.to_string()),
         priority: alert.severity.rank(),
