@@ -174,7 +174,9 @@ pub fn parse(text: &str) -> Result<Command, CommandError> {
         Verb::Help => Ok(Command::Help),
         Verb::Oncall => match tokens.as_slice() {
             [] => Ok(Command::Oncall(None)),
-            [name] => Ok(Command::Oncall(Some(truncate(name, MAX_ID_LEN).to_string()))),
+            [name] => Ok(Command::Oncall(Some(
+                truncate(name, MAX_ID_LEN).to_string(),
+            ))),
             _ => Err(usage.error("give one schedule name at most")),
         },
     }

@@ -104,7 +104,11 @@ pub fn say(v: &ScheduleView) -> String {
         None => format!("{}: nobody is on call", v.name),
     };
     if let Some(next) = &v.next {
-        s.push_str(&format!("; next: {} from {}", next.person, local(next.start)));
+        s.push_str(&format!(
+            "; next: {} from {}",
+            next.person,
+            local(next.start)
+        ));
     }
     if let Some(b) = &v.backup {
         s.push_str(&format!("; backup: {b}"));
@@ -152,7 +156,9 @@ pub async fn take(
         ));
     }
     if end - start > MAX_OVERRIDE {
-        return Err(OverrideError::Invalid("an override lasts at most 31 days".into()));
+        return Err(OverrideError::Invalid(
+            "an override lasts at most 31 days".into(),
+        ));
     }
     let record = OverrideRecord {
         id: new_id(),

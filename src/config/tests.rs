@@ -269,3 +269,90 @@ fn routing_mistakes_name_the_key() {
         assert!(load(&text).is_ok(), "{fine}");
     }
 }
+
+const ONCALL: &str = r#"
+[[channels]]
+name = "ops"
+type = "slack"
+url = "https://hooks.slack.example/x"
+[[channels]]
+name = "oncall-sms"
+type = "aliyun_sms"
+access_key_id = "ak"
+access_key_secret = "sk"
+sign_name = "ackbot"
+template_code = "SMS_1"
+[[people]]
+name = "Li Lei"
+phone = "+8613800000000"
+[[people]]
+name = "Han Meimei"
+phone = "+8613800000001"
+[[schedules]]
+name = "primary"
+members = ["Li Lei", "Han Meimei"]
+timezone = "Asia/Shanghai"
+[[escalations]]
+name = "critical"
+[[escalations.steps]]
+channels = ["oncall-sms"]
+notify = ["schedule:primary"]
+[[escalations.steps]]
+channels = ["oncall-sms", "ops"]
+notify = ["schedule:primary:backup", "Li Lei"]
+"#;
+
+#[test]
+fn people_schedules_and_escalations_load_and_are_checked() {
+    let ok = format!(
+        "{ONCALL}[[routes]]\nchannels = [\"ops\"]\nescalation = \"critical\"\nmention = [\"schedule:primary\"]\n"
+    );
+    let c = load(&ok).unwrap();
+    assert_eq!(c.escalations[0].steps[0].wait, Duration::from_secs(300));
+    assert_eq!(c.channels[1].daily_cap(), Some(50));
+    let refused = |extra: &str, key: &str| {
+        let e = load(&format!("{ONCALL}{extra}")).unwrap_err().to_string();
+        assert!(e.contains(key), "{extra}: {e}");
+    };
+    // SMS only from escalation steps.
+    refused(
+        "[[routes]]\nchannels = [\"oncall-sms\"]\n",
+        "routes.channels",
+    );
+    refused(
+        "[[routes]]\nchannels = [\"ops\"]\nescalation = \"nope\"\n",
+        "routes.escalation",
+    );
+    refused(
+        "[[routes]]\nchannels = [\"ops\"]\nmention = [\"schedule:nope\"]\n",
+        "routes.mention",
+    );
+    refused(
+        "[[escalations]]\nname = \"x\"\n[[escalations.steps]]\nchannels = [\"oncall-sms\"]\n",
+        "escalations.steps.notify",
+    );
+    refused(
+        "[[escalations]]\nname = \"y\"\n[[escalations.steps]]\nchannels = [\"ops\"]\nnotify = [\"Nobody\"]\n",
+        "escalations.steps.notify",
+    );
+    refused(
+        "[[people]]\nname = \"Zed\"\nphone = \"13800000000\"\n",
+        "people.phone",
+    );
+    refused(
+        "[[schedules]]\nname = \"s\"\nmembers = [\"Li Lei\"]\ntimezone = \"Mars/Olympus\"\n",
+        "schedules.timezone",
+    );
+    refused(
+        "[[schedules]]\nname = \"t\"\nmembers = [\"Li Lei\"]\nrotation = \"0d\"\n",
+        "schedules.rotation",
+    );
+    refused(
+        "[[channels]]\nname = \"tc\"\ntype = \"tencent_sms\"\nsecret_id = \"i\"\nsecret_key = \"k\"\nsdk_app_id = \"1\"\nsign_name = \"s\"\ntemplate_code = \"1\"\ntemplate_params = { a = \"title\" }\n",
+        "channels.template_params",
+    );
+    refused(
+        "[[channels]]\nname = \"tw\"\ntype = \"twilio_voice\"\naccount_sid = \"AC1\"\nauth_token = \"t\"\n",
+        "channels.from",
+    );
+}

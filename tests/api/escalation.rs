@@ -89,11 +89,27 @@ mention = ["schedule:primary"]
 "#;
 
 async fn events(app: &TestApp, id: &str) -> Vec<Value> {
-    app.get_json(&format!("/api/v1/alerts/{id}/events"))
-        .await
+    app.get_json(&format!("/api/v1/alerts/{id}/events")).await["events"]
         .as_array()
         .cloned()
         .unwrap_or_default()
+}
+
+/// Waits until `n` pages were accepted (verified and answered with success).
+async fn delivered(
+    mock: &MockSms,
+    n: usize,
+    timeout: Duration,
+) -> Vec<crate::mocksms::SmsReceived> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let d = mock.delivered();
+        if d.len() >= n || std::time::Instant::now() >= deadline {
+            assert!(d.len() >= n, "{} of {n} pages: {}", d.len(), mock.summary());
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 fn phone(p: &str) -> String {
@@ -129,8 +145,10 @@ notify = ["schedule:primary:backup"]
     .await;
     let started = std::time::Instant::now();
     let id = app
-        .post_alert(&json!({"title": "Payment DB unreachable", "severity": "critical",
-            "service": "payment"}))
+        .post_alert(
+            &json!({"title": "Payment DB unreachable", "severity": "critical",
+            "service": "payment"}),
+        )
         .await;
 
     // At once: DingTalk, with Li Lei @-mentioned the way DingTalk renders it.
@@ -144,17 +162,22 @@ notify = ["schedule:primary:backup"]
     assert!(sms.received().is_empty(), "no text before the wait");
 
     // After the wait: a text to Li Lei, the alert as template variables.
-    let texts = sms.wait_for(1, Duration::from_secs(15)).await;
+    let texts = delivered(&sms, 1, Duration::from_secs(15)).await;
     assert!(started.elapsed() >= Duration::from_secs(2));
     assert_eq!(texts[0].phone.as_deref(), Some(phone(LI).as_str()));
     assert_eq!(texts[0].params["sev"], "P1", "{:?}", texts[0].params);
     assert_eq!(texts[0].params["target"], "payment");
-    assert!(texts[0].params["name"].as_str().unwrap().starts_with("Payment DB"));
+    assert!(
+        texts[0].params["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Payment DB")
+    );
 
     // Then a call, then the backup by SMS and DingTalk.
-    let calls = voice.wait_for(1, Duration::from_secs(15)).await;
+    let calls = delivered(&voice, 1, Duration::from_secs(15)).await;
     assert_eq!(calls[0].phone.as_deref(), Some(phone(LI).as_str()));
-    let texts = sms.wait_for(2, Duration::from_secs(15)).await;
+    let texts = delivered(&sms, 2, Duration::from_secs(15)).await;
     assert_eq!(texts[1].phone.as_deref(), Some(phone(HAN).as_str()));
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(sms.delivered().len(), 2, "exhausted: nothing more");
@@ -203,7 +226,11 @@ async fn an_ack_from_a_dingtalk_command_before_the_wait_means_no_text_at_all() {
         .await;
     let (ts, sign) = dingtalk_headers(now_secs() * 1000 + 7, DINGTALK_SECRET);
     let r = app
-        .post_dingtalk(&ts, &sign, &dingtalk_message("msg-ack-1", &format!("ack {}", &id[..8])))
+        .post_dingtalk(
+            &ts,
+            &sign,
+            &dingtalk_message("msg-ack-1", &format!("ack {}", &id[..8])),
+        )
         .await;
     assert_eq!(r.status(), 200);
     let alert = app.get_json(&format!("/api/v1/alerts/{id}")).await;
@@ -229,26 +256,43 @@ async fn a_resolve_cancels_and_a_silence_pauses_then_resumes() {
         .post_alert(&json!({"title": "Cache cold", "severity": "critical"}))
         .await;
     let r = app
-        .api(reqwest::Method::POST, &format!("/api/v1/alerts/{resolved}/resolve"))
+        .api(
+            reqwest::Method::POST,
+            &format!("/api/v1/alerts/{resolved}/resolve"),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     let r = app
-        .api(reqwest::Method::POST, &format!("/api/v1/alerts/{silenced}/silence"))
+        .api(
+            reqwest::Method::POST,
+            &format!("/api/v1/alerts/{silenced}/silence"),
+        )
         .json(&json!({"duration": "5s"}))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     let paused_at = std::time::Instant::now();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(sms.received().is_empty(), "nothing while silenced or resolved");
-    let texts = sms.wait_for(1, Duration::from_secs(15)).await;
-    assert!(paused_at.elapsed() >= Duration::from_secs(4), "only once the silence ended");
+    assert!(
+        sms.received().is_empty(),
+        "nothing while silenced or resolved"
+    );
+    let texts = delivered(&sms, 1, Duration::from_secs(15)).await;
+    assert!(
+        paused_at.elapsed() >= Duration::from_secs(4),
+        "only once the silence ended"
+    );
     assert_eq!(texts.len(), 1, "the resolved alert never pages");
     let trail = events(&app, &silenced).await;
-    assert!(trail.iter().any(|e| e["kind"] == "escalation paused (silenced)"), "{trail:#?}");
+    assert!(
+        trail
+            .iter()
+            .any(|e| e["kind"] == "escalation paused (silenced)"),
+        "{trail:#?}"
+    );
 }
 
 #[tokio::test]
@@ -277,17 +321,23 @@ notify = ["schedule:primary:backup"]
         .post_alert(&json!({"title": "API 5xx", "severity": "critical"}))
         .await;
     // The backup's text comes long before the 60 s wait.
-    let texts = sms.wait_for(1, Duration::from_secs(20)).await;
+    let texts = delivered(&sms, 1, Duration::from_secs(20)).await;
     assert_eq!(texts[0].phone.as_deref(), Some(phone(HAN).as_str()));
     let refused: Vec<_> = sms
         .received()
         .into_iter()
         .filter(|r| r.code.as_deref() == Some("isv.BUSINESS_LIMIT_CONTROL"))
         .collect();
-    assert_eq!(refused.len(), 1, "the limit is not retried into the same wall");
+    assert_eq!(
+        refused.len(),
+        1,
+        "the limit is not retried into the same wall"
+    );
     let trail = events(&app, &id).await;
     assert!(
-        trail.iter().any(|e| e["kind"].as_str().unwrap().starts_with("page failed")),
+        trail
+            .iter()
+            .any(|e| e["kind"].as_str().unwrap().starts_with("page failed")),
         "{trail:#?}"
     );
 }
@@ -307,7 +357,7 @@ async fn a_storm_of_thirty_critical_alerts_is_one_text_to_the_on_call_person() {
         .collect();
     let r = app.post_alerts(&json!(storm)).await;
     assert_eq!(r.status(), 202);
-    let texts = sms.wait_for(1, Duration::from_secs(15)).await;
+    let texts = delivered(&sms, 1, Duration::from_secs(15)).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(sms.received().len(), 1, "one text, not thirty");
     let name = texts[0].params["name"].as_str().unwrap();
@@ -328,7 +378,7 @@ async fn two_replicas_text_once() {
     first
         .post_alert(&json!({"title": "Payment DB unreachable", "severity": "critical"}))
         .await;
-    sms.wait_for(1, Duration::from_secs(15)).await;
+    delivered(&sms, 1, Duration::from_secs(15)).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(sms.received().len(), 1, "one text across replicas");
     drop(second);
@@ -364,10 +414,15 @@ notify = ["schedule:primary"]
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert!(sms.received().is_empty(), "stopped: nothing sent");
     let app = spawn_app_in(dir, oncall(&extra)).await;
-    let texts = sms.wait_for(1, Duration::from_secs(15)).await;
+    let texts = delivered(&sms, 1, Duration::from_secs(15)).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(sms.received().len(), 1, "the critical one, once: {texts:?}");
-    assert!(texts[0].params["name"].as_str().unwrap().starts_with("Payment"));
+    assert!(
+        texts[0].params["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Payment")
+    );
     drop(app);
 }
 
@@ -408,10 +463,83 @@ async fn schedules_say_who_is_on_call_and_an_override_takes_tonight() {
 
     let (ts, sign) = dingtalk_headers(now_secs() * 1000 + 7, DINGTALK_SECRET);
     let r = app
-        .post_dingtalk(&ts, &sign, &dingtalk_message("msg-oncall-1", "oncall primary"))
+        .post_dingtalk(
+            &ts,
+            &sign,
+            &dingtalk_message("msg-oncall-1", "oncall primary"),
+        )
         .await;
     assert_eq!(r.status(), 200);
     let reply: Value = r.json().await.unwrap();
     let text = reply.to_string();
     assert!(text.contains("Han Meimei is on call"), "{text}");
+}
+
+#[tokio::test]
+async fn tencent_and_twilio_pages_are_signed_and_accepted_as_the_providers_check_them() {
+    let bot = MockBot::dingtalk_bot("dingtalk-bot-secret").await;
+    let tencent = MockSms::tencent_sms("AKIDtest", "tencent-secret-key").await;
+    let call = MockSms::tencent_voice("AKIDtest", "tencent-secret-key").await;
+    let twilio = MockSms::twilio("AC0123456789abcdef0123456789abcdef", "twilio-token").await;
+    let app = spawn_app_with(oncall(&format!(
+        r#"{}
+[[channels]]
+name = "tc-sms"
+type = "tencent_sms"
+secret_id = "AKIDtest"
+secret_key = "tencent-secret-key"
+sdk_app_id = "1400006666"
+sign_name = "ackbot"
+template_code = "1110"
+api_base = "{}"
+[[channels]]
+name = "tc-voice"
+type = "tencent_voice"
+secret_id = "AKIDtest"
+secret_key = "tencent-secret-key"
+sdk_app_id = "1400006666"
+template_code = "2220"
+api_base = "{}"
+[[channels]]
+name = "tw-sms"
+type = "twilio_sms"
+account_sid = "AC0123456789abcdef0123456789abcdef"
+auth_token = "twilio-token"
+from = "+15005550006"
+api_base = "{}"
+{ROUTE}
+[[escalations]]
+name = "critical"
+[[escalations.steps]]
+wait = "1s"
+channels = ["tc-sms", "tc-voice", "tw-sms"]
+notify = ["schedule:primary"]
+"#,
+        dingtalk(&bot),
+        tencent.base(),
+        call.base(),
+        twilio.base()
+    )))
+    .await;
+    app.post_alert(
+        &json!({"title": "Order queue https://x.example/q stuck", "severity": "critical",
+        "service": "orders"}),
+    )
+    .await;
+    let sms = delivered(&tencent, 1, Duration::from_secs(15)).await;
+    assert_eq!(sms[0].phone.as_deref(), Some(LI));
+    assert_eq!(
+        sms[0].params,
+        json!(["P1", sms[0].params[1].as_str().unwrap()])
+    );
+    assert!(sms[0].params[1].as_str().unwrap().chars().count() <= 6);
+    let voice = delivered(&call, 1, Duration::from_secs(15)).await;
+    assert_eq!(voice[0].phone.as_deref(), Some(LI));
+    let text = delivered(&twilio, 1, Duration::from_secs(15)).await;
+    let body = text[0].params.as_str().unwrap();
+    assert!(
+        body.starts_with("[ackbot] P1 Order queue stuck (orders)"),
+        "{body}"
+    );
+    assert!(!body.contains("http"), "no links in a page: {body}");
 }
