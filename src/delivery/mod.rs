@@ -584,7 +584,8 @@ impl Delivery {
                 .as_deref()
                 .and_then(|t| oncall.directory.person(t))
                 .cloned();
-        } else if !refs.is_empty() {
+        } else if !refs.is_empty() && !matches!(row.kind.as_str(), "resolved" | "update") {
+            // Nobody is woken for good news or a follow-up.
             let overrides = crate::watch::escalations::overrides(
                 self.store.as_ref(),
                 refs.iter().copied(),

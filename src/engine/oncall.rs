@@ -92,3 +92,120 @@ impl Directory {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn directory() -> Directory {
+        let config: Config = toml::from_str(
+            r#"
+[[people]]
+name = "Li Lei"
+phone = "+8613800000001"
+[[people]]
+name = "Han Meimei"
+[[people]]
+name = "Wang Wu"
+[[schedules]]
+name = "primary"
+members = ["Li Lei", "Han Meimei"]
+rotation = "1d"
+handover = "10:00"
+timezone = "Asia/Shanghai"
+start = "2026-12-01"
+"#,
+        )
+        .unwrap();
+        Directory::from_config(&config)
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn names(d: &Directory, refs: &[&str], overrides: &Overrides, t: &str) -> Vec<String> {
+        d.resolve(refs.iter().copied(), overrides, at(t))
+            .into_iter()
+            .map(|p| p.name.clone())
+            .collect()
+    }
+
+    #[test]
+    fn references_resolve_through_the_rotation_at_the_time_asked() {
+        let d = directory();
+        let none = Overrides::new();
+        // 2026-12-01 10:00 Shanghai = 02:00 UTC: Li Lei's day; the 2nd is Han Meimei's.
+        assert_eq!(
+            names(&d, &["schedule:primary"], &none, "2026-12-01T02:00:00Z"),
+            ["Li Lei"]
+        );
+        assert_eq!(
+            names(&d, &["schedule:primary"], &none, "2026-12-02T01:59:59Z"),
+            ["Li Lei"],
+            "before the hand-over in Shanghai, yesterday's person"
+        );
+        assert_eq!(
+            names(
+                &d,
+                &["schedule:primary", "schedule:primary:backup"],
+                &none,
+                "2026-12-02T02:00:00Z"
+            ),
+            ["Han Meimei", "Li Lei"]
+        );
+        // Named people, each once; unknown names and schedules add nobody.
+        assert_eq!(
+            names(
+                &d,
+                &[
+                    "person:Wang Wu",
+                    "Wang Wu",
+                    "Nobody",
+                    "schedule:nope",
+                    "schedule:primary"
+                ],
+                &none,
+                "2026-12-01T03:00:00Z"
+            ),
+            ["Wang Wu", "Li Lei"]
+        );
+    }
+
+    #[test]
+    fn an_override_takes_the_shift() {
+        let d = directory();
+        let mut overrides = Overrides::new();
+        overrides.insert(
+            "primary".into(),
+            vec![Override {
+                person: "Wang Wu".into(),
+                start: at("2026-12-01T12:00:00Z"),
+                end: at("2026-12-02T00:00:00Z"),
+                created: at("2026-12-01T11:00:00Z"),
+            }],
+        );
+        assert_eq!(
+            names(
+                &d,
+                &["schedule:primary"],
+                &overrides,
+                "2026-12-01T13:00:00Z"
+            ),
+            ["Wang Wu"]
+        );
+        assert_eq!(
+            names(
+                &d,
+                &["schedule:primary"],
+                &overrides,
+                "2026-12-01T11:00:00Z"
+            ),
+            ["Li Lei"]
+        );
+        assert_eq!(
+            Directory::schedules_in(["schedule:primary", "schedule:primary:backup", "Li Lei"]),
+            ["primary"]
+        );
+    }
+}

@@ -50,6 +50,8 @@ pub struct Oncall {
     pub directory: Directory,
     pub kinds: HashMap<String, ChannelKind>,
     pub ack_ttl: chrono::Duration,
+    /// Some `[[escalations]]` policy exists (else cards need not ask).
+    pub escalates: bool,
 }
 
 impl Oncall {
@@ -63,6 +65,7 @@ impl Oncall {
                 .collect(),
             ack_ttl: chrono::Duration::from_std(config.alerts.ack_ttl)
                 .unwrap_or(chrono::Duration::hours(8)),
+            escalates: !config.escalations.is_empty(),
         }
     }
 }
@@ -318,6 +321,9 @@ pub async fn next_step(
     oncall: &Oncall,
     alert_id: &str,
 ) -> Result<Option<String>, StoreError> {
+    if !oncall.escalates {
+        return Ok(None);
+    }
     let Some(row) = store.escalation(alert_id).await? else {
         return Ok(None);
     };

@@ -189,3 +189,32 @@ async fn send_needs_only_what_its_channel_uses() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("configured: hook, other"), "{err}");
 }
+
+#[tokio::test]
+async fn send_pages_a_person_through_an_sms_channel_and_prints_the_provider_answer() {
+    let mock = crate::mocksms::MockSms::aliyun_sms("send-ak", "send-sk").await;
+    let toml = format!(
+        "[[people]]\nname = \"Li Lei\"\nphone = \"+8613800000001\"\n\
+         [[channels]]\nname = \"oncall-sms\"\ntype = \"aliyun_sms\"\naccess_key_id = \"send-ak\"\n\
+         access_key_secret = \"send-sk\"\nsign_name = \"ackbot\"\ntemplate_code = \"SMS_1\"\napi_base = \"{}\"\n",
+        mock.base()
+    );
+    let (code, out, err) = send(toml.clone(), &["--channel", "oncall-sms", "--to", "Li Lei"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("\"Code\":\"OK\""),
+        "prints Alibaba's answer: {out}"
+    );
+    let got = mock.delivered();
+    assert_eq!(got.len(), 1, "{}", mock.summary());
+    assert_eq!(got[0].phone.as_deref(), Some("8613800000001"));
+
+    let (code, _, err) = send(toml.clone(), &["--channel", "oncall-sms"]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("--to"), "{err}");
+
+    mock.limit_number("+8613800000001", "isv.BUSINESS_LIMIT_CONTROL");
+    let (code, _, err) = send(toml, &["--channel", "oncall-sms", "--to", "+8613800000001"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("isv.BUSINESS_LIMIT_CONTROL"), "{err}");
+}

@@ -19,8 +19,24 @@ const AK: (&str, &str) = ("test-access-key-id", "test-access-key-secret");
 /// People, a schedule whose first member (Li Lei) is on call today and
 /// whose backup is Han Meimei, and `extra` (channels, routes, escalations).
 fn oncall(extra: &str) -> impl FnOnce(&mut Config) + use<> {
+    let text = oncall_toml(extra);
+    move |config: &mut Config| {
+        let extra: Config = toml::from_str(&text).expect("test config parses");
+        config.channels = extra.channels;
+        config.routes = extra.routes;
+        config.people = extra.people;
+        config.schedules = extra.schedules;
+        config.escalations = extra.escalations;
+        config.delivery.max_backoff = Duration::from_secs(1);
+        config.delivery.timeout = Duration::from_millis(800);
+        config.validate().unwrap();
+    }
+}
+
+/// The TOML of [`oncall`].
+fn oncall_toml(extra: &str) -> String {
     let today = chrono::Utc::now().format("%Y-%m-%d");
-    let text = format!(
+    format!(
         r#"
 [[people]]
 name = "Li Lei"
@@ -38,18 +54,7 @@ timezone = "UTC"
 start = "{today}"
 {extra}
 "#
-    );
-    move |config: &mut Config| {
-        let extra: Config = toml::from_str(&text).expect("test config parses");
-        config.channels = extra.channels;
-        config.routes = extra.routes;
-        config.people = extra.people;
-        config.schedules = extra.schedules;
-        config.escalations = extra.escalations;
-        config.delivery.max_backoff = Duration::from_secs(1);
-        config.delivery.timeout = Duration::from_millis(800);
-        config.validate().unwrap();
-    }
+    )
 }
 
 fn aliyun(name: &str, kind: &str, mock: &MockSms) -> String {
@@ -542,4 +547,77 @@ notify = ["schedule:primary"]
         "{body}"
     );
     assert!(!body.contains("http"), "no links in a page: {body}");
+}
+
+#[tokio::test]
+async fn killed_during_the_wait_it_texts_exactly_once_after_the_restart() {
+    let bot = MockBot::dingtalk_bot("dingtalk-bot-secret").await;
+    let sms = MockSms::aliyun_sms(AK.0, AK.1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let extra = oncall_toml(&format!(
+        "{}{}{ROUTE}{}",
+        dingtalk(&bot),
+        aliyun("oncall-sms", "aliyun_sms", &sms),
+        ONE_SMS_STEP.replace("\"2s\"", "\"4s\"")
+    ));
+    let config = crate::process::config_in(dir.path(), &extra).await;
+    let ackbot = crate::process::Ackbot::start(dir.path(), &config, &[]).await;
+    let r = ackbot
+        .api(reqwest::Method::POST, "/api/v1/alerts")
+        .json(&json!({"title": "Payment DB unreachable", "severity": "critical"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    ackbot.kill9().await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(sms.received().is_empty(), "dead: nothing sent");
+    let _ackbot = crate::process::Ackbot::start(dir.path(), &config, &[]).await;
+    delivered(&sms, 1, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(sms.received().len(), 1, "once: {}", sms.summary());
+}
+
+#[tokio::test]
+async fn an_expired_acknowledgement_starts_the_chain_over() {
+    let bot = MockBot::dingtalk_bot("dingtalk-bot-secret").await;
+    let sms = MockSms::aliyun_sms(AK.0, AK.1).await;
+    let tweak = oncall(&format!(
+        "{}{}{ROUTE}{ONE_SMS_STEP}",
+        dingtalk(&bot),
+        aliyun("oncall-sms", "aliyun_sms", &sms)
+    ));
+    // Below the 1m a config may set, to see it expire within the test.
+    let app = spawn_app_with(move |c| {
+        tweak(c);
+        c.alerts.ack_ttl = Duration::from_secs(2);
+    })
+    .await;
+    let id = app
+        .post_alert(&json!({"title": "Disk full", "severity": "critical"}))
+        .await;
+    let r = app
+        .api(reqwest::Method::POST, &format!("/api/v1/alerts/{id}/ack"))
+        .json(&json!({"by": "Li Lei"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Expires at 2 s, then the chain waits its 2 s again.
+    let started = std::time::Instant::now();
+    delivered(&sms, 1, Duration::from_secs(20)).await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let alert = app.get_json(&format!("/api/v1/alerts/{id}")).await;
+    assert_eq!(alert["state"], "firing", "{alert}");
+    let trail = events(&app, &id).await;
+    assert!(
+        trail
+            .iter()
+            .any(|e| e["kind"] == "unacknowledged" && e["via"] == "ack_ttl"),
+        "{trail:#?}"
+    );
 }

@@ -368,4 +368,24 @@ mod tests {
         let v = message(&compose(NoticeKind::Repeat, vec![]));
         assert_eq!(v["msgtype"], "markdown");
     }
+
+    #[test]
+    fn mentions_use_at_with_the_mobile_in_the_text_and_keep_the_actions_as_links() {
+        let v = message(&mentioned(critical()));
+        assert_eq!(v["msgtype"], "markdown", "actionCard cannot mention");
+        assert_eq!(v["at"]["atMobiles"], json!(["13800000001", "15005550006"]));
+        assert_eq!(
+            v["at"]["atUserIds"],
+            json!(["lilei"]),
+            "an id with a space is left out"
+        );
+        assert_eq!(v["at"]["isAtAll"], false);
+        let text = text_of(&v);
+        assert!(text.contains("@13800000001 @15005550006 @lilei"), "{text}");
+        assert!(
+            text.contains("[Acknowledge](https://ackbot.example.com/a/ack-"),
+            "{text}"
+        );
+        assert!(text.contains("Escalates to Li Lei by SMS"), "{text}");
+    }
 }

@@ -512,4 +512,12 @@ mod tests {
         assert_eq!(card["header"]["template"], "blue");
         assert!(all_buttons(&card).is_empty());
     }
+
+    #[test]
+    fn mentions_are_at_elements_by_open_id_and_unsafe_ids_are_left_out() {
+        let v = card(&mentioned(critical()), true);
+        let first = v["body"]["elements"][0]["content"].as_str().unwrap();
+        assert_eq!(first, "<at id=ou_7d8a6e6df7621556ce0d21922b676706></at>");
+        assert!(!v.to_string().contains("id=all"), "{v}");
+    }
 }

@@ -779,6 +779,32 @@ pub(crate) mod fixtures {
         }
     }
 
+    /// Li Lei as every platform knows him, and someone whose ids would
+    /// break markup (left out).
+    pub fn mentioned(mut msg: Message) -> Message {
+        let li = crate::config::oncall::PersonConfig {
+            name: "Li Lei".into(),
+            phone: Some("+8613800000001".into()),
+            email: None,
+            feishu_open_id: Some("ou_7d8a6e6df7621556ce0d21922b676706".into()),
+            dingtalk_user_id: Some("lilei".into()),
+            wecom_user_id: Some("LiLei".into()),
+        };
+        let bad = crate::config::oncall::PersonConfig {
+            name: "Mallory".into(),
+            phone: Some("+15005550006".into()),
+            email: None,
+            feishu_open_id: Some("ou_x></at><at id=all".into()),
+            dingtalk_user_id: Some("a b".into()),
+            wecom_user_id: Some("x>\n<@all".into()),
+        };
+        msg.audience.mentions = vec![li, bad];
+        msg.audience.next = Some(
+            "Escalates to Li Lei by SMS at 2026-11-22 10:10:00 UTC unless acknowledged".into(),
+        );
+        msg
+    }
+
     /// "Payment DB unreachable", critical, firing, with links.
     pub fn critical() -> Message {
         compose(

@@ -487,4 +487,13 @@ mod tests {
         let v = message(&compose(NoticeKind::Firing, vec![]));
         assert_eq!(v["msgtype"], "markdown");
     }
+
+    #[test]
+    fn mentions_are_userids_in_markdown_and_unsafe_ids_are_left_out() {
+        let v = message(&mentioned(critical()));
+        assert_eq!(v["msgtype"], "markdown", "template cards cannot mention");
+        let md = v["markdown"]["content"].as_str().unwrap();
+        assert!(md.contains("<@LiLei>"), "{md}");
+        assert!(!md.contains("@all"), "{md}");
+    }
 }
