@@ -22,6 +22,7 @@ if [[ -z "${BIN:-}" ]]; then
     cargo build --release --quiet --bin ackbot
     BIN="$PWD/target/release/ackbot"
 fi
+BIN="$(realpath "$BIN")"
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/ackbot-escalations.XXXXXX")"
 server_pid=""
