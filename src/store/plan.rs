@@ -242,14 +242,30 @@ impl<'a> Plan<'a> {
                 else {
                     return Ok(());
                 };
+                // Per alert (sms.md §6.5 #10): `escalation = "off"` opts out,
+                // `escalation_wait = "2m"` replaces the first step's wait.
+                let annotations = row.annotations()?;
+                if annotations.get("escalation") == Some("off") {
+                    return Ok(());
+                }
+                let mut snapshot = policy.snapshot.clone();
+                if let (Some(wait), Some(first)) = (
+                    annotations
+                        .get("escalation_wait")
+                        .and_then(|w| humantime::parse_duration(w).ok())
+                        .filter(|w| *w <= std::time::Duration::from_secs(7 * 24 * 3600)),
+                    snapshot.steps.first_mut(),
+                ) {
+                    first.wait_ms = i64::try_from(wait.as_millis()).unwrap_or(0);
+                }
                 let seq = row.seq;
                 self.escalations.push(EscalationWrite::Start {
                     alert_id: alert_id.clone(),
                     alert_seq: seq,
                     id: new_id(),
                     policy: policy.name.clone(),
-                    snapshot: policy.snapshot.to_json(),
-                    due_at: self.now_ms.saturating_add(policy.snapshot.first_wait()),
+                    snapshot: snapshot.to_json(),
+                    due_at: self.now_ms.saturating_add(snapshot.first_wait()),
                 });
                 let name = policy.name.clone();
                 self.event((&alert_id, seq), "escalation started", &name, "escalation");

@@ -81,6 +81,10 @@ impl AlertRow {
         Severity::parse("severity", &self.severity).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
+    pub fn annotations(&self) -> Result<Labels, StoreError> {
+        labels_from("annotations", &self.annotations)
+    }
+
     pub fn labels(&self) -> Result<Labels, StoreError> {
         labels_from("labels", &self.labels)
     }

@@ -621,3 +621,37 @@ async fn an_expired_acknowledgement_starts_the_chain_over() {
         "{trail:#?}"
     );
 }
+
+#[tokio::test]
+async fn an_alert_can_opt_out_or_shorten_its_first_wait() {
+    let bot = MockBot::dingtalk_bot("dingtalk-bot-secret").await;
+    let sms = MockSms::aliyun_sms(AK.0, AK.1).await;
+    let app = spawn_app_with(oncall(&format!(
+        r#"{}{}{ROUTE}
+[[escalations]]
+name = "critical"
+[[escalations.steps]]
+wait = "1h"
+channels = ["oncall-sms"]
+notify = ["schedule:primary"]
+"#,
+        dingtalk(&bot),
+        aliyun("oncall-sms", "aliyun_sms", &sms)
+    )))
+    .await;
+    app.post_alert(&json!({"title": "Quiet please", "severity": "critical",
+        "annotations": {"escalation": "off", "escalation_wait": "1s"}}))
+        .await;
+    app.post_alert(&json!({"title": "Page me now", "severity": "critical",
+        "annotations": {"escalation_wait": "1s"}}))
+        .await;
+    let texts = delivered(&sms, 1, Duration::from_secs(15)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(sms.received().len(), 1, "{}", sms.summary());
+    assert!(
+        texts[0].params["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Page me")
+    );
+}
