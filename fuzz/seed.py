@@ -95,4 +95,12 @@ seed("logs", b"\x03" + b"2026-12-02 07:08:48 [ERROR] payment - cannot reach redi
 seed("logs", b"\x04" + b'{"ts": 1796195641.8, "level": "error", "msg": "timeout 30"}\n')
 legacy = (el / "loki-legacy-prom-push.txt").read_bytes()
 seed("logs", b"\x01" + legacy[legacy.index(b"\r\n\r\n") + 4:])
+# SMS and voice: the Twilio status-callback vector (URL, signature, form
+# body), provider error codes, and page text with links to strip.
+sms = json.loads((root / "tests/vectors/sms-vectors.json").read_text())
+d2 = sms["d2_twilio_status_callback_signature"]
+seed("sms", b"\x00" + json.dumps(d2).encode())
+for code in ("isv.BUSINESS_LIMIT_CONTROL", "LimitExceeded.PhoneNumberDailyLimit", "21211", "Throttling.User"):
+    seed("sms", b"\x01" + code.encode())
+seed("sms", b"\x14" + "磁盘满 see https://x.io/a 【ackbot】 {x}".encode())
 print(f"seeded {sum(1 for _ in corpus.rglob('*') if _.is_file())} inputs under {corpus}")

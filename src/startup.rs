@@ -526,6 +526,11 @@ fn public_routes(cfg: &mut web::ServiceConfig, ingest_limit: usize) {
             .post(inbound::wecom::callback)
             .default_service(json_405()),
     )
+    .service(
+        web::resource("/twilio/status")
+            .post(inbound::twilio::post_status)
+            .default_service(json_405()),
+    )
     .service(ci_routes(ingest_limit))
     .service(
         web::resource("/a/{token}")

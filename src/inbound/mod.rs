@@ -17,6 +17,7 @@ pub mod peers;
 pub mod reload;
 pub mod schedules;
 pub mod sentry;
+pub mod twilio;
 pub mod wecom;
 
 use std::sync::Arc;
@@ -58,6 +59,8 @@ pub struct Inbound {
     pub logs: arc_swap::ArcSwap<logs::LogsInbound>,
     /// People, schedules and channel kinds, shared with the escalation runner.
     pub oncall: crate::watch::escalations::SharedOncall,
+    /// Twilio status callbacks: the public URL and the channels' tokens.
+    pub twilio: arc_swap::ArcSwap<twilio::TwilioInbound>,
 }
 
 impl Inbound {
@@ -81,6 +84,7 @@ impl Inbound {
             errors: arc_swap::ArcSwap::new(sentry::shared(&config.errors)),
             logs: arc_swap::ArcSwap::new(logs::shared(&config.logs)),
             oncall,
+            twilio: arc_swap::ArcSwap::from_pointee(twilio::TwilioInbound::from_config(config)),
         };
         this.reconfigure(config);
         this
@@ -92,6 +96,8 @@ impl Inbound {
         self.ci.store(Arc::new(ci::CiInbound::new(&config.ci)));
         self.errors.store(sentry::shared(&config.errors));
         self.logs.store(logs::shared(&config.logs));
+        self.twilio
+            .store(Arc::new(twilio::TwilioInbound::from_config(config)));
         self.oncall
             .store(Arc::new(crate::watch::escalations::Oncall::from_config(
                 config,

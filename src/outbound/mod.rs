@@ -92,9 +92,11 @@ pub fn build(config: &Config) -> Result<HashMap<String, Arc<dyn Channel>>, Strin
             ChannelKind::TencentSms | ChannelKind::TencentVoice => {
                 Arc::new(tencent::Tencent::new(c, client.clone()))
             }
-            ChannelKind::TwilioSms | ChannelKind::TwilioVoice => {
-                Arc::new(twilio::Twilio::new(c, client.clone()))
-            }
+            ChannelKind::TwilioSms | ChannelKind::TwilioVoice => Arc::new(twilio::Twilio::new(
+                c,
+                config.server.public_url.as_deref(),
+                client.clone(),
+            )),
             ChannelKind::Email => Arc::new(
                 email::Email::new(
                     &name,

@@ -42,17 +42,16 @@ pub fn priority(s: Severity) -> &'static str {
 pub fn clean(s: &str, max: usize) -> String {
     let mut words = Vec::new();
     for word in s.split_whitespace() {
-        let lower = word.to_ascii_lowercase();
-        if lower.contains("://") || lower.starts_with("www.") {
-            continue;
-        }
+        // Filtered first, so that a control character cannot hide a URL.
         let kept: String = word
             .chars()
-            .filter(|c| !c.is_control() && !"【】{}<>".contains(*c))
+            .filter(|c| !crate::domain::human::is_invisible(*c) && !"【】{}<>".contains(*c))
             .collect();
-        if !kept.is_empty() {
-            words.push(kept);
+        let lower = kept.to_ascii_lowercase();
+        if kept.is_empty() || lower.contains("://") || lower.starts_with("www.") {
+            continue;
         }
+        words.push(kept);
     }
     words.join(" ").chars().take(max).collect()
 }
@@ -214,6 +213,11 @@ mod tests {
         );
         assert_eq!(clean("磁盘满磁盘满磁盘满", 4), "磁盘满磁");
         assert_eq!(clean("", 5), "");
+        assert_eq!(
+            clean("see h\u{7}ttps:\u{200b}//x.io", 99),
+            "see",
+            "a hidden URL still goes"
+        );
     }
 
     #[test]

@@ -28,11 +28,14 @@ pub struct Twilio {
     password: Secret,
     from: Option<String>,
     service: Option<String>,
+    /// `{public_url}/twilio/status?channel=…`: where Twilio reports a page
+    /// that did not reach its person (needs the auth token, which signs it).
+    callback: Option<String>,
     client: reqwest::Client,
 }
 
 impl Twilio {
-    pub fn new(c: &ChannelConfig, client: reqwest::Client) -> Self {
+    pub fn new(c: &ChannelConfig, public_url: Option<&str>, client: reqwest::Client) -> Self {
         let account = c.account_sid.clone().unwrap_or_default();
         let (user, password) = match (&c.api_key_sid, &c.api_key_secret) {
             (Some(sid), Some(secret)) => (sid.clone(), secret.clone()),
@@ -55,12 +58,36 @@ impl Twilio {
             password,
             from: c.from.clone(),
             service: c.messaging_service_sid.clone(),
+            callback: public_url.filter(|_| c.auth_token.is_some()).map(|u| {
+                format!(
+                    "{}/twilio/status?channel={}",
+                    u.trim_end_matches('/'),
+                    crate::verify::sms::percent_encode(&c.name)
+                )
+            }),
             client,
         }
     }
 
     fn voice(&self) -> bool {
         self.kind == ChannelKind::TwilioVoice
+    }
+
+    /// Where Twilio reports on this page: the alerts and the person ride in
+    /// the signed URL.
+    fn status_callback(&self, message: &Message, person: &str) -> Option<String> {
+        let base = self.callback.as_deref()?;
+        let alerts: Vec<&str> = message
+            .items
+            .iter()
+            .take(crate::inbound::twilio::MAX_ALERTS)
+            .map(|i| i.alert.id.as_str())
+            .collect();
+        Some(format!(
+            "{base}&alerts={}&person={}",
+            alerts.join(","),
+            crate::verify::sms::percent_encode(person)
+        ))
     }
 
     /// The form fields of one send.
@@ -115,8 +142,11 @@ impl Channel for Twilio {
     }
 
     async fn send(&self, message: &Message, _key: &str) -> Result<Sent, SendError> {
-        let (_, phone) = recipient(message)?;
-        let form = self.form(phone, &Page::of(message));
+        let (person, phone) = recipient(message)?;
+        let mut form = self.form(phone, &Page::of(message));
+        if let Some(url) = self.status_callback(message, person) {
+            form.push(("StatusCallback", url));
+        }
         let resource = if self.voice() { "Calls" } else { "Messages" };
         let url = format!(
             "{}/2010-04-01/Accounts/{}/{resource}.json",

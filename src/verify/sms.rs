@@ -591,3 +591,41 @@ mod tests {
         assert_eq!(utc_date(i64::MAX), "");
     }
 }
+
+/// The pairs of an `application/x-www-form-urlencoded` body (Twilio's
+/// webhooks), decoded: `+` is a space, `%XX` a byte; invalid UTF-8 is
+/// replaced. Order and repeats are kept, as the signature needs them.
+pub fn form_pairs(body: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        let s = s.replace('+', " ");
+        percent_encoding::percent_decode_str(&s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    body.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(p), String::new()),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod form_tests {
+    use super::*;
+
+    #[test]
+    fn form_bodies_decode_plus_and_percent_and_keep_repeats() {
+        assert_eq!(
+            form_pairs("To=%2B8613800000001&Body=a+b%26c&x&To=2"),
+            vec![
+                ("To".into(), "+8613800000001".into()),
+                ("Body".into(), "a b&c".into()),
+                ("x".into(), String::new()),
+                ("To".into(), "2".into()),
+            ]
+        );
+        assert!(form_pairs("").is_empty());
+    }
+}

@@ -655,3 +655,119 @@ notify = ["schedule:primary"]
             .starts_with("Page me")
     );
 }
+
+/// `X-Twilio-Signature` as Twilio computes it (sms.md §4.4): the URL, then
+/// each parameter's name and value in name order, HMAC-SHA1, base64.
+fn twilio_sign(token: &str, url: &str, params: &[(&str, &str)]) -> String {
+    use base64::Engine as _;
+    use hmac::Mac;
+    let mut sorted = params.to_vec();
+    sorted.sort();
+    let mut s = url.to_string();
+    for (k, v) in sorted {
+        s.push_str(k);
+        s.push_str(v);
+    }
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
+    mac.update(s.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+#[tokio::test]
+async fn an_unanswered_twilio_call_escalates_at_once_and_its_callback_counts_once() {
+    const SID: &str = "AC0123456789abcdef0123456789abcdef";
+    const TOKEN: &str = "twilio-token";
+    const PUBLIC: &str = "https://ackbot.example.com";
+    let bot = MockBot::dingtalk_bot("dingtalk-bot-secret").await;
+    let twilio = MockSms::twilio(SID, TOKEN).await;
+    let sms = MockSms::aliyun_sms(AK.0, AK.1).await;
+    let tweak = oncall(&format!(
+        r#"{}{}
+[[channels]]
+name = "tw-voice"
+type = "twilio_voice"
+account_sid = "{SID}"
+auth_token = "{TOKEN}"
+from = "+15005550006"
+api_base = "{}"
+{ROUTE}
+[[escalations]]
+name = "critical"
+[[escalations.steps]]
+wait = "1s"
+channels = ["tw-voice"]
+notify = ["schedule:primary"]
+[[escalations.steps]]
+wait = "60s"
+channels = ["oncall-sms"]
+notify = ["schedule:primary:backup"]
+"#,
+        dingtalk(&bot),
+        aliyun("oncall-sms", "aliyun_sms", &sms),
+        twilio.base()
+    ));
+    let app = spawn_app_with(move |c| {
+        tweak(c);
+        c.server.public_url = Some(PUBLIC.into());
+    })
+    .await;
+    let id = app
+        .post_alert(&json!({"title": "Payment DB unreachable", "severity": "critical"}))
+        .await;
+    let calls = delivered(&twilio, 1, Duration::from_secs(15)).await;
+    let callback = calls[0]
+        .param("StatusCallback")
+        .expect("a status callback URL");
+    assert!(
+        callback.starts_with(&format!(
+            "{PUBLIC}/twilio/status?channel=tw-voice&alerts={id}"
+        )),
+        "{callback}"
+    );
+    let path = callback.strip_prefix(PUBLIC).unwrap().to_string();
+    let form = [
+        ("AccountSid", SID),
+        ("CallSid", "CA0123456789abcdef0123456789abcdef"),
+        ("CallStatus", "no-answer"),
+        ("To", LI),
+    ];
+    let body: String = form
+        .iter()
+        .map(|(k, v)| format!("{k}={}", percent(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let post = |signature: String| {
+        app.client
+            .post(app.url(&path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("X-Twilio-Signature", signature)
+            .body(body.clone())
+            .send()
+    };
+    // Forged: refused, and the chain still waits.
+    let r = post(twilio_sign("not-the-token", &callback, &form))
+        .await
+        .unwrap();
+    assert_error(r, 401, "unauthorized").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(sms.received().is_empty());
+    // Genuine: the backup is texted long before the 60 s wait.
+    let r = post(twilio_sign(TOKEN, &callback, &form)).await.unwrap();
+    assert_eq!(r.status(), 204);
+    let texts = delivered(&sms, 1, Duration::from_secs(15)).await;
+    assert_eq!(texts[0].phone.as_deref(), Some(phone(HAN).as_str()));
+    // The same callback again is remembered: nothing more happens.
+    let r = post(twilio_sign(TOKEN, &callback, &form)).await.unwrap();
+    assert_eq!(r.status(), 204);
+    let trail = events(&app, &id).await;
+    let noted = trail
+        .iter()
+        .filter(|e| {
+            e["kind"]
+                .as_str()
+                .unwrap()
+                .starts_with("page not answered: no-answer")
+        })
+        .count();
+    assert_eq!(noted, 1, "{trail:#?}");
+}
