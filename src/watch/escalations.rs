@@ -119,8 +119,14 @@ pub async fn pass(
 ) -> Result<usize, StoreError> {
     let mut moved = 0;
     for row in store.due_escalations(now, BATCH).await? {
-        if one(store, oncall, &row, now).await? {
-            moved += 1;
+        // One chain that cannot move (its alert unreadable) must not hold
+        // up the others: it is logged and tried again next tick.
+        match one(store, oncall, &row, now).await {
+            Ok(true) => moved += 1,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(alert = %row.alert_id, error = %e, "escalation step failed; trying again")
+            }
         }
     }
     Ok(moved)
