@@ -19,13 +19,17 @@
 //! - [`replay`]: remembers accepted callbacks so none is acted on twice.
 //! - [`startup`], [`tls`], [`telemetry`], [`metrics`]: the server, its
 //!   certificate, its logs, its counters.
-//! - [`watch`]: ackbot's own clocks (retention, the CI sweep, the prober:
-//!   Jenkins polls and health checks).
+//! - [`watch`]: ackbot's own clocks (retention, the CI sweep, quiet
+//!   resolution, escalation timers, the prober: Jenkins polls, health checks,
+//!   heartbeats and cron monitors).
 //! - [`reload`]: a new config applied without a restart (SIGHUP, `/-/reload`).
+//! - [`cli`]: the client commands (`ackbot alerts`, `silence`, `deliveries`)
+//!   against a running ackbot's API.
 //! - [`tasks`]: background tasks that cannot end silently; [`faults`]: fault
 //!   points the tests arm to prove a failure loses nothing.
 
 pub mod act;
+pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod domain;

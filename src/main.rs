@@ -1,4 +1,6 @@
-//! The `ackbot` command line: `serve`, `check-config`, `send`.
+//! The `ackbot` command line: `serve`, `check-config`, `send`, and the
+//! client commands against a running ackbot (`alerts`, `silence`,
+//! `deliveries`, in `ackbot::cli`), plus shell completions.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +22,32 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Alerts on a running ackbot: list, show, ack, unack, resolve.
+    Alerts {
+        #[command(flatten)]
+        remote: ackbot::cli::Remote,
+        #[command(subcommand)]
+        command: ackbot::cli::Alerts,
+    },
+    /// Silences on a running ackbot: add (Alertmanager matchers), list, expire.
+    Silence {
+        #[command(flatten)]
+        remote: ackbot::cli::Remote,
+        #[command(subcommand)]
+        command: ackbot::cli::Silence,
+    },
+    /// An alert's deliveries on a running ackbot: list, retry.
+    Deliveries {
+        #[command(flatten)]
+        remote: ackbot::cli::Remote,
+        #[command(subcommand)]
+        command: ackbot::cli::Deliveries,
+    },
+    /// Print a shell completion script: `ackbot completions bash > /etc/bash_completion.d/ackbot`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
     /// Run the server.
     Serve {
         /// TOML config file (default: ./ackbot.toml if present, else built-in defaults).
@@ -58,6 +86,14 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Alerts { remote, command } => ackbot::cli::alerts(&remote, &command),
+        Command::Silence { remote, command } => ackbot::cli::silence(&remote, &command),
+        Command::Deliveries { remote, command } => ackbot::cli::deliveries(&remote, &command),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "ackbot", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
         Command::Serve { config } => serve(config),
         Command::CheckConfig { config } => check_config(config),
         Command::Send {

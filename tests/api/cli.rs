@@ -218,3 +218,156 @@ async fn send_pages_a_person_through_an_sms_channel_and_prints_the_provider_answ
     assert_eq!(code, 1);
     assert!(err.contains("isv.BUSINESS_LIMIT_CONTROL"), "{err}");
 }
+
+/// Runs a client command against `app` (blocking thread: the test's runtime
+/// keeps serving). Returns exit code, stdout, stderr.
+async fn client(
+    app: &crate::helpers::TestApp,
+    token: &str,
+    args: &[&str],
+) -> (i32, String, String) {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let url = app.address.clone();
+    let cert = app.dir.path().join("certs/server.crt");
+    let token = token.to_string();
+    tokio::task::spawn_blocking(move || {
+        let out = Command::new(env!("CARGO_BIN_EXE_ackbot"))
+            .args(&args)
+            .arg("--cacert")
+            .arg(&cert)
+            .env("ACKBOT_URL", url)
+            .env("ACKBOT_API_TOKEN", token)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_client_commands_list_act_silence_and_retry_like_the_api() {
+    use crate::helpers::API_TOKEN;
+    let app = crate::helpers::spawn_app().await;
+    let id = app
+        .post_alert(
+            &serde_json::json!({"title": "Payment DB unreachable", "severity": "critical",
+            "service": "payment", "labels": {"team": "db"}}),
+        )
+        .await;
+
+    let (code, out, err) = client(&app, API_TOKEN, &["alerts", "list"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("ID "), "{out}");
+    assert!(
+        out.contains(&id) && out.contains("firing") && out.contains("Payment DB unreachable"),
+        "{out}"
+    );
+
+    let (code, out, _) = client(&app, API_TOKEN, &["alerts", "ack", &id, "--by", "Li Lei"]).await;
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("acknowledged") && out.contains("Li Lei"),
+        "{out}"
+    );
+    let (code, out, _) = client(&app, API_TOKEN, &["alerts", "ack", &id]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("(unchanged)"), "{out}");
+
+    let (code, out, _) = client(
+        &app,
+        API_TOKEN,
+        &["alerts", "show", &id, "--output", "json"],
+    )
+    .await;
+    assert_eq!(code, 0);
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["acked_by"], "Li Lei");
+    assert!(shown["deliveries"].is_array());
+    let (code, out, _) = client(&app, API_TOKEN, &["deliveries", "list", &id]).await;
+    assert_eq!(code, 0);
+    assert!(out.starts_with("DELIVERY"), "{out}");
+
+    let (code, out, err) = client(
+        &app,
+        API_TOKEN,
+        &[
+            "silence",
+            "add",
+            "team=\"db\"",
+            "--duration",
+            "2h",
+            "--comment",
+            "maintenance",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("active") && out.contains("team=\"db\""),
+        "{out}"
+    );
+    let silence_id = out
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    // The server's match-everything refusal reaches the user as it is.
+    let (code, _, err) = client(&app, API_TOKEN, &["silence", "add", "team!=\"x\""]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("refused (400"), "{err}");
+    let (code, out, _) = client(&app, API_TOKEN, &["silence", "list", "-o", "json"]).await;
+    assert_eq!(code, 0);
+    let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed["silences"].as_array().unwrap().len(), 1);
+    let (code, out, _) = client(&app, API_TOKEN, &["silence", "expire", &silence_id]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("expired"), "{out}");
+
+    let (code, out, _) = client(&app, API_TOKEN, &["alerts", "resolve", &id]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("resolved"), "{out}");
+    let (code, _, err) = client(&app, API_TOKEN, &["deliveries", "retry", &id, "999999"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("404"), "{err}");
+    let (code, _, err) = client(&app, API_TOKEN, &["deliveries", "retry"]).await;
+    assert_eq!(code, 2, "{err}");
+
+    // A wrong token, an unknown alert, no server at all.
+    let (code, _, err) = client(&app, "not-a-token", &["alerts", "list"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("401"), "{err}");
+    let (code, _, err) = client(&app, API_TOKEN, &["alerts", "show", "nope"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("404") && err.contains("not_found"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_ackbot"))
+        .args(["alerts", "list", "--url", "https://127.0.0.1:1"])
+        .env("ACKBOT_API_TOKEN", API_TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach"));
+}
+
+#[test]
+fn completions_are_generated_for_the_usual_shells() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ackbot"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("silence") && text.contains("deliveries"),
+            "{shell}: {text}"
+        );
+    }
+}
