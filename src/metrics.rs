@@ -99,8 +99,69 @@ pub struct DeliveryLabels {
     pub outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    /// The matched route pattern (`/api/v1/alerts/{id}`), or `unmatched`.
+    pub route: String,
+    /// GET, POST, … or `other`.
+    pub method: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ChannelLabels {
+    pub channel: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabels {
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ActionLabels {
+    /// `feishu`, `dingtalk`, `wecom`, `link` (what people do from chat,
+    /// cards and signed links).
+    pub via: String,
+    /// `ack`, `unack`, `resolve`, `silence`.
+    pub action: String,
+    /// `changed`, `unchanged`, `refused`, `not_found`.
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BuildLabels {
+    pub version: String,
+}
+
+type FloatGauge = Gauge<f64, std::sync::atomic::AtomicU64>;
+type FloatCounter = Counter<f64, std::sync::atomic::AtomicU64>;
+
+fn latency_histogram() -> Histogram {
+    // 10 ms … ~44 min, doubling.
+    Histogram::new(exponential_buckets(0.01, 2.0, 19))
+}
+
 pub struct Metrics {
     registry: Registry,
+    /// HTTP requests by route, method and status.
+    pub http: Family<HttpLabels, Counter>,
+    /// Messages (not rows: a digest is one) by channel and outcome.
+    pub messages: Family<DeliveryLabels, Counter>,
+    /// From a message's due time to the platform's acceptance.
+    pub delivery_latency: Family<ChannelLabels, Histogram, HistogramMaker>,
+    /// Outbox rows waiting or given up, by status (updated every 15 s).
+    pub outbox_rows: Family<StatusLabels, Gauge>,
+    /// How long the oldest due, pending row has been due (0: none).
+    pub outbox_oldest: FloatGauge,
+    /// What people did, through what, and what came of it.
+    pub actions: Family<ActionLabels, Counter>,
+    /// Callback identities the replay memory holds in this process.
+    pub replay_entries: Gauge,
+    pub process_cpu: FloatCounter,
+    process_cpu_seen: std::sync::Mutex<f64>,
+    pub process_rss: Gauge,
+    pub process_fds: Gauge,
     /// Alerts answered 202 (committed).
     pub alerts_accepted: Counter,
     /// Outbox rows by channel and what became of an attempt.
@@ -196,8 +257,93 @@ pub fn get() -> &'static Metrics {
             "Log lines matched, by [[logs.rules]] rule",
             rule_matches.clone(),
         );
+        let build = Family::<BuildLabels, Gauge>::default();
+        build
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+            })
+            .set(1);
+        registry.register("build_info", "1, labelled with the version", build);
+        let http = Family::<HttpLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route pattern, method and status",
+            http.clone(),
+        );
+        let messages = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "messages",
+            "Messages sent or attempted per channel (a digest or a group is one), by outcome (sent, retry, failed, dead, released)",
+            messages.clone(),
+        );
+        let delivery_latency =
+            Family::<ChannelLabels, Histogram, HistogramMaker>::new_with_constructor(
+                latency_histogram,
+            );
+        registry.register_with_unit(
+            "delivery_latency",
+            "From a message's due time to the platform accepting it",
+            prometheus_client::registry::Unit::Seconds,
+            delivery_latency.clone(),
+        );
+        let outbox_rows = Family::<StatusLabels, Gauge>::default();
+        registry.register(
+            "outbox_rows",
+            "Outbox rows by status: pending (to send), failed, dead (updated every 15 s)",
+            outbox_rows.clone(),
+        );
+        let outbox_oldest = FloatGauge::default();
+        registry.register_with_unit(
+            "outbox_oldest_pending_age",
+            "How long the oldest due pending outbox row has been due; 0 when none",
+            prometheus_client::registry::Unit::Seconds,
+            outbox_oldest.clone(),
+        );
+        let actions = Family::<ActionLabels, Counter>::default();
+        registry.register(
+            "actions",
+            "Acknowledgements, unacknowledgements, resolves and silences from chat, cards and links, by platform, action and outcome",
+            actions.clone(),
+        );
+        let replay_entries = Gauge::default();
+        registry.register(
+            "replay_cache_entries",
+            "Callback identities held by this process's replay memory",
+            replay_entries.clone(),
+        );
+        let process_cpu = FloatCounter::default();
+        registry.register_with_unit(
+            "process_cpu",
+            "User and system CPU time of the process",
+            prometheus_client::registry::Unit::Seconds,
+            process_cpu.clone(),
+        );
+        let process_rss = Gauge::default();
+        registry.register_with_unit(
+            "process_resident_memory",
+            "Resident memory of the process",
+            prometheus_client::registry::Unit::Bytes,
+            process_rss.clone(),
+        );
+        let process_fds = Gauge::default();
+        registry.register(
+            "process_open_fds",
+            "Open file descriptors of the process",
+            process_fds.clone(),
+        );
         Metrics {
             registry,
+            http,
+            messages,
+            delivery_latency,
+            outbox_rows,
+            outbox_oldest,
+            actions,
+            replay_entries,
+            process_cpu,
+            process_cpu_seen: std::sync::Mutex::new(0.0),
+            process_rss,
+            process_fds,
             intake,
             rule_matches,
             alerts_accepted,
@@ -215,7 +361,107 @@ pub fn get() -> &'static Metrics {
     })
 }
 
+/// HTTP methods as a bounded label.
+fn method_label(m: &str) -> &'static str {
+    match m {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
 impl Metrics {
+    pub fn request(&self, route: &str, method: &str, status: u16) {
+        self.http
+            .get_or_create(&HttpLabels {
+                route: route.to_string(),
+                method: method_label(method).to_string(),
+                status: status.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn message(&self, channel: &str, outcome: &str, latency_secs: Option<f64>) {
+        self.messages
+            .get_or_create(&DeliveryLabels {
+                channel: channel.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+        if let Some(l) = latency_secs {
+            self.delivery_latency
+                .get_or_create(&ChannelLabels {
+                    channel: channel.to_string(),
+                })
+                .observe(l.max(0.0));
+        }
+    }
+
+    pub fn action(&self, via: &str, action: &str, outcome: &str) {
+        self.actions
+            .get_or_create(&ActionLabels {
+                via: via.to_string(),
+                action: action.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    /// The outbox as last counted: rows per status and the oldest due
+    /// pending row's age.
+    pub fn outbox(&self, counts: &[(&str, i64)], oldest_secs: f64) {
+        for (status, n) in counts {
+            self.outbox_rows
+                .get_or_create(&StatusLabels {
+                    status: (*status).to_string(),
+                })
+                .set(*n);
+        }
+        self.outbox_oldest.set(oldest_secs.max(0.0));
+    }
+
+    /// CPU, memory and descriptors from `/proc/self` (Linux), read at each
+    /// scrape. CPU ticks are `USER_HZ`, 100 on every Linux ABI.
+    pub fn refresh_process(&self) {
+        if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
+            // Fields after the parenthesised name: utime and stime are the
+            // 12th and 13th.
+            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            if let (Some(u), Some(s)) = (
+                f.get(11).and_then(|v| v.parse::<f64>().ok()),
+                f.get(12).and_then(|v| v.parse::<f64>().ok()),
+            ) {
+                let total = (u + s) / 100.0;
+                let mut seen = self
+                    .process_cpu_seen
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                if total > *seen {
+                    self.process_cpu.inc_by(total - *seen);
+                    *seen = total;
+                }
+            }
+        }
+        if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+            if let Some(kb) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
+            {
+                self.process_rss.set(kb * 1024);
+            }
+        }
+        if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
+            self.process_fds.set(dir.count() as i64);
+        }
+    }
+
     pub fn delivery(&self, channel: &str, outcome: &str, rows: usize) {
         self.deliveries
             .get_or_create(&DeliveryLabels {

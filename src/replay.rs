@@ -157,6 +157,11 @@ impl ReplayMemory {
 
     /// Records `key` in `namespace` until `expires_at` (Unix seconds) unless
     /// it is already there unexpired.
+    /// Identities the in-process front holds (`ackbot_replay_cache_entries`).
+    pub fn entries(&self) -> usize {
+        self.front.len()
+    }
+
     pub async fn check(
         &self,
         namespace: &'static str,

@@ -195,6 +195,7 @@ impl Application {
         crate::watch::streaks::spawn(store.clone(), inbound.ci_rules.clone(), &tasks);
         crate::watch::quiet::spawn(store.clone(), &tasks);
         crate::watch::escalations::spawn(store.clone(), inbound.oncall.clone(), &tasks);
+        crate::watch::gauges::spawn(store.clone(), replay.clone(), &tasks);
         crate::watch::prober::spawn(
             store.clone(),
             inbound.ci_rules.clone(),

@@ -69,6 +69,16 @@ pub enum Done {
 }
 
 impl Done {
+    /// The `outcome` label of `ackbot_actions_total`.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Done::Changed(_) => "changed",
+            Done::Already(_) => "unchanged",
+            Done::Refused(_) => "refused",
+            Done::NotFound(_) | Done::Ambiguous(..) => "not_found",
+        }
+    }
+
     /// One sentence for a toast or a reply.
     pub fn say(&self, act: Act) -> String {
         let title = |r: &AlertRecord| format!("[{}] {}", short(&r.id), r.title);
@@ -174,20 +184,24 @@ impl Ops {
             Ok(id) => id,
             Err(done) => return Ok(done),
         };
-        let action = match act {
-            Act::Ack => StateAction::Ack,
-            Act::Unack => StateAction::Unack,
-            Act::Resolve => StateAction::Resolve,
-            Act::Silence(d) => return self.silence_alert(&id, d, actor, link, now).await,
+        let (action, name) = match act {
+            Act::Ack => (StateAction::Ack, "ack"),
+            Act::Unack => (StateAction::Unack, "unack"),
+            Act::Resolve => (StateAction::Resolve, "resolve"),
+            Act::Silence(d) => {
+                let done = self.silence_alert(&id, d, actor, link, now).await?;
+                crate::metrics::get().action(actor.via, "silence", done.outcome());
+                return Ok(done);
+            }
         };
-        Ok(
-            match self.store.apply(&id, action, actor, link, now).await? {
-                ActionOutcome::Changed(r) => Done::Changed(r),
-                ActionOutcome::Unchanged(r) => Done::Already(r),
-                ActionOutcome::Refused(why) => Done::Refused(why.to_string()),
-                ActionOutcome::NotFound => Done::NotFound(id),
-            },
-        )
+        let done = match self.store.apply(&id, action, actor, link, now).await? {
+            ActionOutcome::Changed(r) => Done::Changed(r),
+            ActionOutcome::Unchanged(r) => Done::Already(r),
+            ActionOutcome::Refused(why) => Done::Refused(why.to_string()),
+            ActionOutcome::NotFound => Done::NotFound(id),
+        };
+        crate::metrics::get().action(actor.via, name, done.outcome());
+        Ok(done)
     }
 
     async fn silence_alert(

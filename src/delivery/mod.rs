@@ -438,6 +438,22 @@ impl Delivery {
                 }
             }
         };
+        let due = planned
+            .rows
+            .iter()
+            .map(|r| r.due_at)
+            .min()
+            .unwrap_or_default();
+        let (counted, latency) = match &outcome {
+            Outcome::Sent { .. } => (
+                "sent",
+                Some((Utc::now().timestamp_millis() - due) as f64 / 1000.0),
+            ),
+            Outcome::Retry { .. } => ("retry", None),
+            Outcome::Failed { dead: true, .. } => ("dead", None),
+            _ => ("failed", None),
+        };
+        crate::metrics::get().message(channel.name(), counted, latency);
         Some((planned.rows, outcome))
     }
 

@@ -64,7 +64,13 @@ pub async fn track(
     };
     life.inflight.fetch_add(1, Ordering::SeqCst);
     let _counted = InFlight(&life);
+    let method = req.method().clone();
     let mut res = next.call(req).await?;
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
+    crate::metrics::get().request(&route, method.as_str(), res.status().as_u16());
     if life.draining() {
         res.response_mut()
             .head_mut()
@@ -129,6 +135,7 @@ pub async fn metrics(req: actix_web::HttpRequest) -> HttpResponse {
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains("application/openmetrics-text"));
     let metrics = crate::metrics::get();
+    metrics.refresh_process();
     if openmetrics {
         HttpResponse::Ok()
             .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")

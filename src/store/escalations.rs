@@ -1,5 +1,5 @@
-//! Escalation rows, schedule overrides and the page counts behind per-number
-//! caps, for both SQL backends.
+//! Escalation rows, schedule overrides, the page counts behind per-number
+//! caps, and the outbox counts behind its gauges, for both SQL backends.
 //!
 //! A step runs exactly once, however many replicas look at it: the runner
 //! moves a chain on with a compare-and-set on (alert, run id, step, round),
@@ -371,5 +371,30 @@ where
         .fetch_one(&self.reader)
         .await?;
         Ok(row.n)
+    }
+
+    /// Rows pending, failed and dead, and the due time of the oldest due
+    /// pending row (each through a partial index).
+    pub(super) async fn count_outbox(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<(&'static str, i64)>, Option<i64>), StoreError> {
+        let mut counts = Vec::new();
+        for status in ["pending", "failed", "dead"] {
+            let row: CountRow = sqlx::query_as(&DB::sql(
+                "SELECT COUNT(*) AS n FROM outbox WHERE status = ?",
+            ))
+            .bind(status.to_string())
+            .fetch_one(&self.reader)
+            .await?;
+            counts.push((status, row.n));
+        }
+        let oldest: CountRow = sqlx::query_as(&DB::sql(
+            "SELECT COALESCE(MIN(due_at), 0) AS n FROM outbox WHERE status = 'pending' AND due_at <= ?",
+        ))
+        .bind(to_ms(now))
+        .fetch_one(&self.reader)
+        .await?;
+        Ok((counts, (oldest.n > 0).then_some(oldest.n)))
     }
 }

@@ -511,6 +511,12 @@ pub trait Store: Send + Sync + 'static {
         schedules: &[&str],
         now: DateTime<Utc>,
     ) -> Result<Vec<OverrideRecord>, StoreError>;
+    /// Outbox rows pending, failed and dead, and the due time (Unix ms) of
+    /// the oldest due pending row.
+    async fn outbox_counts(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<(&'static str, i64)>, Option<i64>), StoreError>;
     /// Pages sent through `channel` to `person` since `since`.
     async fn pages_sent(
         &self,

@@ -1131,6 +1131,13 @@ where
         self.override_list(schedules, now).await
     }
 
+    async fn outbox_counts(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<(&'static str, i64)>, Option<i64>), StoreError> {
+        self.count_outbox(now).await
+    }
+
     async fn pages_sent(
         &self,
         channel: &str,

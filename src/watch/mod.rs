@@ -6,6 +6,7 @@
 //! - [`streaks`]: ingests CI alerts whose first ingest failed.
 //! - [`quiet`]: resolves error groups and log-rule groups that went quiet.
 //! - [`escalations`]: runs the escalation steps that fell due.
+//! - [`gauges`]: the outbox and replay-memory gauges of `/metrics`.
 //! - [`prober`]: the Jenkins poller ([`jenkins`]) and the health checks
 //!   ([`checks`]) the heartbeat deadlines ([`heartbeats`]) and Sentry cron
 //!   monitors' ([`monitors`]); unlike the
@@ -13,6 +14,7 @@
 
 pub mod checks;
 pub mod escalations;
+pub mod gauges;
 pub mod heartbeats;
 pub mod jenkins;
 pub mod monitors;

@@ -19,6 +19,7 @@ mod ingest;
 mod lifecycle;
 mod links;
 mod logs;
+mod metrics;
 mod mockbot;
 mod mocksms;
 mod probes;
