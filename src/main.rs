@@ -50,30 +50,40 @@ enum Command {
     },
     /// Run the server.
     Serve {
-        /// TOML config file (default: ./ackbot.toml if present, else built-in defaults).
+        /// TOML config file (default: ackbot.toml in the state directory if present, else
+        /// built-in defaults).
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// Where relative paths point (the SQLite `data/`, the generated `certs/`): the
+        /// working directory unless given; created if missing.
+        #[arg(long, env = "ACKBOT_STATE_DIR")]
+        state_dir: Option<PathBuf>,
     },
     /// Load and validate the config, print what would run (secrets masked), exit.
     CheckConfig {
+        /// TOML config file (default: ./ackbot.toml if present, else built-in defaults).
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
     /// Send one test alert through a configured channel and print the
     /// platform's answer: the first thing to run after adding a bot.
     Send {
+        /// TOML config file (default: ./ackbot.toml if present, else built-in defaults).
         #[arg(long, short)]
         config: Option<PathBuf>,
         /// The `[[channels]] name` to send through.
         #[arg(long)]
         channel: String,
+        /// The test alert's title.
         #[arg(long, default_value = "ackbot test alert")]
         title: String,
         /// critical, error, warning or info.
         #[arg(long, default_value = "info")]
         severity: String,
+        /// The test alert's text.
         #[arg(long, default_value = "If you can read this, the channel works.")]
         content: String,
+        /// The test alert's service.
         #[arg(long)]
         service: Option<String>,
         /// SMS and voice channels: whom to page, a `[[people]]` name or an
@@ -94,7 +104,7 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut Cli::command(), "ackbot", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
-        Command::Serve { config } => serve(config),
+        Command::Serve { config, state_dir } => serve(config, state_dir),
         Command::CheckConfig { config } => check_config(config),
         Command::Send {
             config,
@@ -217,8 +227,18 @@ fn send(
     }
 }
 
-fn serve(path: Option<PathBuf>) -> ExitCode {
+fn serve(path: Option<PathBuf>, state_dir: Option<PathBuf>) -> ExitCode {
     ackbot::telemetry::init("info");
+    // The config path as given, before the working directory moves (a
+    // reload reads it again).
+    let path = path.map(|p| std::path::absolute(&p).unwrap_or(p));
+    if let Some(dir) = state_dir {
+        if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::env::set_current_dir(&dir))
+        {
+            tracing::error!("state directory {}: {e}", dir.display());
+            return ExitCode::from(2);
+        }
+    }
     let (config, source) = match Config::load(path.as_deref()) {
         Ok(loaded) => loaded,
         Err(e) => {

@@ -501,7 +501,7 @@ fn dashboard_queries_exist(metrics: &str) {
     }
 }
 
-fn collect_exprs(v: &Value, out: &mut Vec<String>) {
+pub fn collect_exprs(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(map) => {
             for (k, v) in map {

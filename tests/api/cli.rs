@@ -371,3 +371,77 @@ fn completions_are_generated_for_the_usual_shells() {
         );
     }
 }
+
+/// The shipped unit passes `systemd-analyze verify` (with `ExecStart`
+/// pointing at this build's binary, since /usr/bin/ackbot is not installed
+/// here). Skipped where systemd-analyze is missing.
+#[test]
+fn the_systemd_unit_verifies() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("systemd-analyze not installed: unit not checked");
+        return;
+    }
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/packaging/ackbot.service"
+    ))
+    .unwrap();
+    assert!(unit.contains("ExecStart=/usr/bin/ackbot serve"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ackbot.service");
+    std::fs::write(
+        &path,
+        unit.replace("/usr/bin/ackbot", env!("CARGO_BIN_EXE_ackbot")),
+    )
+    .unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn serve_with_a_state_dir_keeps_data_and_certs_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let config = dir.path().join("ackbot.toml");
+    std::fs::write(
+        &config,
+        "[server]\nlisten = \"127.0.0.1:0\"\nworkers = 1\n[api]\ntokens = [\"state-dir-token-0123456789\"]\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ackbot"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(&state)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !(state.join("certs/server.crt").exists() && state.join("data/ackbot.db").exists()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no data/ and certs/ in the state directory"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing next to the config"
+    );
+}
