@@ -43,6 +43,9 @@ enum Command {
         #[command(subcommand)]
         command: ackbot::cli::Deliveries,
     },
+    /// Read a password from standard input (one line) and print its argon2id hash for
+    /// `[[ui.users]] password_hash`: `ackbot hash-password < password.txt`.
+    HashPassword,
     /// Print a shell completion script: `ackbot completions bash > /etc/bash_completion.d/ackbot`.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -99,6 +102,20 @@ fn main() -> ExitCode {
         Command::Alerts { remote, command } => ackbot::cli::alerts(&remote, &command),
         Command::Silence { remote, command } => ackbot::cli::silence(&remote, &command),
         Command::Deliveries { remote, command } => ackbot::cli::deliveries(&remote, &command),
+        Command::HashPassword => {
+            let mut line = String::new();
+            if std::io::stdin().read_line(&mut line).is_err()
+                || line.trim_end_matches(['\n', '\r']).is_empty()
+            {
+                eprintln!("ackbot: give the password on standard input, one line");
+                return ExitCode::from(2);
+            }
+            println!(
+                "{}",
+                ackbot::config::ui::hash_password(line.trim_end_matches(['\n', '\r']))
+            );
+            ExitCode::SUCCESS
+        }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "ackbot", &mut std::io::stdout());

@@ -168,6 +168,10 @@ fn restart_only(old: &Config, new: &Config) -> Vec<&'static str> {
         old.logs.max_body_bytes == new.logs.max_body_bytes,
     );
     check(
+        "ui.secret",
+        old.ui.secret.as_ref().map(|s| s.expose()) == new.ui.secret.as_ref().map(|s| s.expose()),
+    );
+    check(
         "server.header_timeout",
         o.header_timeout == n.header_timeout,
     );

@@ -528,6 +528,40 @@ fn public_routes(cfg: &mut web::ServiceConfig, ingest_limit: usize) {
             .default_service(json_405()),
     )
     .service(
+        web::scope("/ui")
+            .service(
+                web::resource("")
+                    .get(inbound::ui::home)
+                    .default_service(json_405()),
+            )
+            .service(
+                web::resource("/login")
+                    .get(inbound::ui::login_page)
+                    .post(inbound::ui::login)
+                    .default_service(json_405()),
+            )
+            .service(
+                web::resource("/logout")
+                    .post(inbound::ui::logout)
+                    .default_service(json_405()),
+            )
+            .service(
+                web::resource("/alerts")
+                    .get(inbound::ui::alerts)
+                    .default_service(json_405()),
+            )
+            .service(
+                web::resource("/alerts/{id}")
+                    .get(inbound::ui::alert)
+                    .default_service(json_405()),
+            )
+            .service(
+                web::resource("/alerts/{id}/{action}")
+                    .post(inbound::ui::act)
+                    .default_service(json_405()),
+            ),
+    )
+    .service(
         web::resource("/twilio/status")
             .post(inbound::twilio::post_status)
             .default_service(json_405()),

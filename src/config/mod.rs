@@ -18,6 +18,7 @@ pub mod logs;
 pub mod oncall;
 pub mod routing;
 mod secret;
+pub mod ui;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -114,6 +115,9 @@ pub struct Config {
     /// What happens while an alert stays unacknowledged.
     #[serde(default)]
     pub escalations: Vec<oncall::EscalationConfig>,
+    /// The web console's users and sessions.
+    #[serde(default)]
+    pub ui: ui::UiConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -666,6 +670,7 @@ impl Config {
             &self.schedules,
             &self.escalations,
         )?;
+        ui::validate(&self.ui)?;
         if let Some(l) = &self.links {
             if l.secret.expose().len() < 32 {
                 return Err(invalid("links.secret", "must be at least 32 characters"));

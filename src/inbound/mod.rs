@@ -18,6 +18,7 @@ pub mod reload;
 pub mod schedules;
 pub mod sentry;
 pub mod twilio;
+pub mod ui;
 pub mod wecom;
 
 use std::sync::Arc;
@@ -61,6 +62,8 @@ pub struct Inbound {
     pub oncall: crate::watch::escalations::SharedOncall,
     /// Twilio status callbacks: the public URL and the channels' tokens.
     pub twilio: arc_swap::ArcSwap<twilio::TwilioInbound>,
+    /// The web console's users and session key.
+    pub ui: ui::Ui,
 }
 
 impl Inbound {
@@ -85,6 +88,7 @@ impl Inbound {
             logs: arc_swap::ArcSwap::new(logs::shared(&config.logs)),
             oncall,
             twilio: arc_swap::ArcSwap::from_pointee(twilio::TwilioInbound::from_config(config)),
+            ui: ui::Ui::from_config(config),
         };
         this.reconfigure(config);
         this
@@ -98,6 +102,7 @@ impl Inbound {
         self.logs.store(logs::shared(&config.logs));
         self.twilio
             .store(Arc::new(twilio::TwilioInbound::from_config(config)));
+        self.ui.reconfigure(config);
         self.oncall
             .store(Arc::new(crate::watch::escalations::Oncall::from_config(
                 config,

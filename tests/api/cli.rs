@@ -445,3 +445,30 @@ async fn serve_with_a_state_dir_keeps_data_and_certs_there() {
         "nothing next to the config"
     );
 }
+
+#[test]
+fn hash_password_prints_an_argon2id_hash_of_its_input() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ackbot"))
+        .arg("hash-password")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let hash = String::from_utf8(out.stdout).unwrap();
+    let hash = hash.trim();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(ackbot::config::ui::verify_password("correct horse", hash));
+    assert!(!ackbot::config::ui::verify_password(
+        "correct horse\n",
+        hash
+    ));
+}

@@ -29,4 +29,5 @@ mod server;
 mod silences;
 mod store;
 mod storm;
+mod ui;
 mod wecom;

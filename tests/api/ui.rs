@@ -1,0 +1,265 @@
+//! The web console over real HTTPS: sign-in (argon2id, wrong passwords,
+//! the pre-session CSRF), sessions in cookies, the alert list and page with
+//! everything escaped, actions as the signed-in user with their CSRF
+//! token, viewers who may look but not act, sign-out.
+
+use ackbot::config::ui::{Role, UiUser, hash_password};
+use ackbot::config::{Config, Secret};
+use serde_json::json;
+
+use crate::helpers::*;
+
+const OPERATOR: (&str, &str) = ("li.lei", "correct horse battery");
+const VIEWER: (&str, &str) = ("han", "staple of viewers");
+
+fn with_users(config: &mut Config) {
+    config.ui.users = vec![
+        UiUser {
+            name: OPERATOR.0.into(),
+            password_hash: Secret::new(hash_password(OPERATOR.1)),
+            role: Role::Operator,
+        },
+        UiUser {
+            name: VIEWER.0.into(),
+            password_hash: Secret::new(hash_password(VIEWER.1)),
+            role: Role::Viewer,
+        },
+    ];
+    config.validate().unwrap();
+}
+
+/// A client that does not follow redirects (the tests look at them).
+fn browser(app: &TestApp) -> reqwest::Client {
+    let pem = std::fs::read(app.dir.path().join("certs/server.crt")).unwrap();
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// `name=value` of a Set-Cookie for `name`.
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+fn csrf_of(html: &str) -> String {
+    let re = regex::Regex::new(r#"name="csrf" value="([^"]+)""#).unwrap();
+    re.captures(html).unwrap()[1].to_string()
+}
+
+/// Signs in; returns the session cookie (`ackbot_session=…`).
+async fn sign_in(
+    app: &TestApp,
+    c: &reqwest::Client,
+    (name, password): (&str, &str),
+) -> reqwest::Response {
+    let r = c.get(app.url("/ui/login")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let pre = set_cookie(&r, "ackbot_login").expect("a pre-session cookie");
+    let csrf = csrf_of(&r.text().await.unwrap());
+    c.post(app.url("/ui/login"))
+        .header("cookie", pre)
+        .form(&[("name", name), ("password", password), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn session(app: &TestApp, c: &reqwest::Client, who: (&str, &str)) -> String {
+    let r = sign_in(app, c, who).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/ui/alerts");
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("ackbot_session="))
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+            && cookie.contains("Secure"),
+        "{cookie}"
+    );
+    cookie.split(';').next().unwrap().to_string()
+}
+
+async fn get(c: &reqwest::Client, app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
+    let r = c
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    if status == 200 {
+        let csp = r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(csp.starts_with("default-src 'none'"), "{csp}");
+    }
+    (status, r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn an_operator_signs_in_sees_the_alert_escaped_and_acknowledges_it() {
+    let app = spawn_app_with(with_users).await;
+    let id = app
+        .post_alert(
+            &json!({"title": "DB <script>alert(1)</script> down", "severity": "critical",
+            "service": "payment", "labels": {"team": "db"}}),
+        )
+        .await;
+    let c = browser(&app);
+
+    // Not signed in: to the sign-in page.
+    let r = c.get(app.url("/ui/alerts")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/ui/login");
+    // A wrong password, then a form without its pre-session cookie.
+    let r = sign_in(&app, &c, (OPERATOR.0, "wrong")).await;
+    assert_eq!(r.status(), 401);
+    assert!(set_cookie(&r, "ackbot_session").is_none());
+    assert!(r.text().await.unwrap().contains("Wrong name or password"));
+    let r = c
+        .post(app.url("/ui/login"))
+        .form(&[
+            ("name", OPERATOR.0),
+            ("password", OPERATOR.1),
+            ("csrf", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(set_cookie(&r, "ackbot_session").is_none());
+
+    let cookie = session(&app, &c, OPERATOR).await;
+    let (status, html) = get(
+        &c,
+        &app,
+        "/ui/alerts?severity=critical&label=team%3Ddb",
+        &cookie,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("DB &lt;script&gt;alert(1)&lt;&#x2f;script&gt; down"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>"));
+    assert!(html.contains(&format!("/ui/alerts/{id}")));
+    let (_, none) = get(&c, &app, "/ui/alerts?severity=info", &cookie).await;
+    assert!(!none.contains(&id), "filtered out");
+
+    let (status, html) = get(&c, &app, &format!("/ui/alerts/{id}"), &cookie).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Acknowledge"), "{html}");
+    let csrf = csrf_of(&html);
+    // A forged form (wrong token) changes nothing.
+    let r = c
+        .post(app.url(&format!("/ui/alerts/{id}/ack")))
+        .header("cookie", &cookie)
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        app.get_json(&format!("/api/v1/alerts/{id}")).await["state"],
+        "firing"
+    );
+    let r = c
+        .post(app.url(&format!("/ui/alerts/{id}/ack")))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let alert = app.get_json(&format!("/api/v1/alerts/{id}")).await;
+    assert_eq!(
+        (alert["state"].as_str(), alert["acked_by"].as_str()),
+        (Some("acknowledged"), Some("li.lei"))
+    );
+    let events = app.get_json(&format!("/api/v1/alerts/{id}/events")).await;
+    assert!(
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "acknowledged" && e["via"] == "ui"),
+        "{events}"
+    );
+    let (_, html) = get(&c, &app, &format!("/ui/alerts/{id}?done=changed"), &cookie).await;
+    assert!(html.contains("Done.") && html.contains("li.lei"), "{html}");
+
+    // Chinese when the browser asks for it.
+    let r = c
+        .get(app.url("/ui/alerts"))
+        .header("cookie", &cookie)
+        .header("accept-language", "zh-CN,zh;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("告警"));
+
+    // Signed out: the cookie is cleared.
+    let r = c
+        .post(app.url("/ui/logout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        set_cookie(&r, "ackbot_session").as_deref(),
+        Some("ackbot_session=")
+    );
+}
+
+#[tokio::test]
+async fn a_viewer_looks_but_cannot_act_and_a_tampered_session_is_no_session() {
+    let app = spawn_app_with(with_users).await;
+    let id = app
+        .post_alert(&json!({"title": "Queue stuck", "severity": "error"}))
+        .await;
+    let c = browser(&app);
+    let cookie = session(&app, &c, VIEWER).await;
+    let (status, html) = get(&c, &app, &format!("/ui/alerts/{id}"), &cookie).await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("/ack\""), "no buttons for a viewer: {html}");
+    let csrf = csrf_of(&html);
+    let r = c
+        .post(app.url(&format!("/ui/alerts/{id}/resolve")))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        app.get_json(&format!("/api/v1/alerts/{id}")).await["state"],
+        "firing"
+    );
+    // The viewer's cookie made into an operator's is not a session.
+    let forged = cookie.replace(".viewer.", ".operator.");
+    let r = c
+        .get(app.url("/ui/alerts"))
+        .header("cookie", forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+}
