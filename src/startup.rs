@@ -559,6 +559,17 @@ fn public_routes(cfg: &mut web::ServiceConfig, ingest_limit: usize) {
                 web::resource("/alerts/{id}/{action}")
                     .post(inbound::ui::act)
                     .default_service(json_405()),
+            )
+            .service(
+                web::resource("/silences")
+                    .get(inbound::ui::silences)
+                    .post(inbound::ui::create_silence)
+                    .default_service(json_405()),
+            )
+            .service(
+                web::resource("/silences/{id}/expire")
+                    .post(inbound::ui::expire_silence)
+                    .default_service(json_405()),
             ),
     )
     .service(

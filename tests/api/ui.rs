@@ -263,3 +263,74 @@ async fn a_viewer_looks_but_cannot_act_and_a_tampered_session_is_no_session() {
         .unwrap();
     assert_eq!(r.status(), 303);
 }
+
+#[tokio::test]
+async fn an_operator_previews_a_silence_creates_it_and_ends_it() {
+    let app = spawn_app_with(with_users).await;
+    let db = app
+        .post_alert(&json!({"title": "DB slow", "severity": "warning", "labels": {"team": "db"}}))
+        .await;
+    let web = app
+        .post_alert(&json!({"title": "Web slow", "severity": "warning", "labels": {"team": "web"}}))
+        .await;
+    let c = browser(&app);
+    let cookie = session(&app, &c, OPERATOR).await;
+    // Matching everything is refused, as through the API.
+    let (_, html) = get(
+        &c,
+        &app,
+        "/ui/silences?matchers=team%21%3D%22x%22&duration=1h",
+        &cookie,
+    )
+    .await;
+    assert!(html.contains("role=\"alert\""), "{html}");
+    let (status, html) = get(
+        &c,
+        &app,
+        "/ui/silences?matchers=team%3D%22db%22&duration=2h&comment=maintenance",
+        &cookie,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(&format!("/ui/alerts/{db}")),
+        "the preview lists it: {html}"
+    );
+    assert!(!html.contains(&format!("/ui/alerts/{web}")), "{html}");
+    let csrf = csrf_of(&html);
+    let r = c
+        .post(app.url("/ui/silences"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("matchers", "team=\"db\""),
+            ("duration", "2h"),
+            ("comment", "maintenance"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/ui/silences?done=changed");
+    let listed = app.get_json("/api/v1/silences").await;
+    let silences = listed["silences"].as_array().unwrap();
+    assert_eq!(silences.len(), 1, "{listed}");
+    assert_eq!(silences[0]["created_by"], "li.lei");
+    assert_eq!(
+        app.get_json(&format!("/api/v1/alerts/{db}")).await["state"],
+        "silenced"
+    );
+    let id = silences[0]["id"].as_str().unwrap();
+    let r = c
+        .post(app.url(&format!("/ui/silences/{id}/expire")))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        app.get_json(&format!("/api/v1/alerts/{db}")).await["state"],
+        "firing"
+    );
+}

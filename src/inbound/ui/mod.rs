@@ -105,6 +105,7 @@ fn templates() -> &'static Environment<'static> {
             ("login.html", include_str!("templates/login.html")),
             ("alerts.html", include_str!("templates/alerts.html")),
             ("alert.html", include_str!("templates/alert.html")),
+            ("silences.html", include_str!("templates/silences.html")),
         ] {
             env.add_template(name, text).expect("the templates parse");
         }
@@ -622,4 +623,197 @@ pub async fn act(
     };
     let e = percent_encoding::utf8_percent_encode(&id, percent_encoding::NON_ALPHANUMERIC);
     redirect(&format!("/ui/alerts/{e}?done={outcome}"))
+}
+
+#[derive(Deserialize, Serialize, Default)]
+#[serde(default)]
+pub struct SilenceForm {
+    matchers: String,
+    duration: String,
+    comment: String,
+    csrf: String,
+}
+
+impl SilenceForm {
+    fn matchers(&self) -> Result<Vec<crate::domain::Matcher>, String> {
+        let lines: Vec<String> = self
+            .matchers
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        if lines.is_empty() {
+            return Err("give at least one matcher".into());
+        }
+        crate::domain::matcher::parse_list(&lines).map_err(|e| e.to_string())
+    }
+
+    /// The silence this form asks for (refused as the API refuses it: a
+    /// bad duration, matchers that would match everything).
+    fn silence(&self, by: &str, now: DateTime<Utc>) -> Result<crate::domain::NewSilence, String> {
+        let matchers = self.matchers()?;
+        let duration = if self.duration.trim().is_empty() {
+            "1h"
+        } else {
+            self.duration.trim()
+        };
+        let d = crate::domain::NewSilence::parse_duration("duration", duration)
+            .map_err(|e| e.to_string())?;
+        crate::domain::NewSilence::new(matchers, now, now + d, by, &self.comment, now)
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Serialize)]
+struct SilenceRow {
+    id: String,
+    status: &'static str,
+    matchers: Vec<String>,
+    comment: String,
+    ends_at: String,
+    created_by: String,
+}
+
+#[derive(Serialize)]
+struct Preview {
+    total: usize,
+    alerts: Vec<AlertRow>,
+}
+
+/// `GET /ui/silences`: the silences, and (with `matchers`) a preview of
+/// what a new one would silence now.
+pub async fn silences(
+    req: HttpRequest,
+    inbound: web::Data<super::Inbound>,
+    store: web::Data<dyn Store>,
+    form: web::Query<SilenceForm>,
+) -> HttpResponse {
+    let ui = &inbound.ui;
+    let Some((s, value)) = ui.session(&req) else {
+        return redirect("/ui/login");
+    };
+    let t = strings(&req);
+    let now = Utc::now();
+    let mut error = None;
+    let mut preview = None;
+    if !form.matchers.trim().is_empty() {
+        match form.silence(&s.name, now) {
+            Err(e) => error = Some(e),
+            Ok(silence) => match store.list(None, SCAN, now).await {
+                Ok(all) => {
+                    let hits: Vec<&AlertRecord> = all
+                        .iter()
+                        .filter(|a| a.state != "resolved")
+                        .filter(|a| {
+                            let view = crate::domain::silence::match_labels(
+                                &a.labels,
+                                a.severity,
+                                a.service.as_deref(),
+                                &a.title,
+                                &a.fingerprint,
+                            );
+                            crate::domain::matcher::all_match(&silence.matchers, &view)
+                        })
+                        .collect();
+                    preview = Some(Preview {
+                        total: hits.len(),
+                        alerts: hits.iter().take(20).map(|a| AlertRow::of(a, t)).collect(),
+                    });
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "ui: cannot list alerts");
+                    return unavailable(&req);
+                }
+            },
+        }
+    }
+    let list = match store.list_silences(true, now).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "ui: cannot list silences");
+            return unavailable(&req);
+        }
+    };
+    let rows: Vec<SilenceRow> = list
+        .iter()
+        .take(200)
+        .map(|x| SilenceRow {
+            id: x.id.clone(),
+            status: x.status,
+            matchers: x.matchers.iter().map(ToString::to_string).collect(),
+            comment: x.comment.clone(),
+            ends_at: time(x.ends_at),
+            created_by: x.created_by.clone(),
+        })
+        .collect();
+    page(
+        StatusCode::OK,
+        "silences.html",
+        context! {
+            t => t,
+            user => UserView { name: &s.name, role: s.role.as_str() },
+            csrf => session::csrf(&ui.key, &value),
+            can_act => s.role == Role::Operator,
+            form => &*form,
+            error => error,
+            preview => preview,
+            silences => rows,
+            notice => query_notice(&req),
+        },
+    )
+}
+
+/// `POST /ui/silences`: creates the previewed silence as the signed-in user.
+pub async fn create_silence(
+    req: HttpRequest,
+    inbound: web::Data<super::Inbound>,
+    store: web::Data<dyn Store>,
+    form: web::Form<SilenceForm>,
+) -> HttpResponse {
+    let ui = &inbound.ui;
+    let Some((s, value)) = ui.session(&req) else {
+        return redirect("/ui/login");
+    };
+    if !session::csrf_ok(&ui.key, &value, &form.csrf) || s.role != Role::Operator {
+        return forbidden(&req);
+    }
+    let now = Utc::now();
+    let silence = match form.silence(&s.name, now) {
+        Ok(x) => x,
+        Err(_) => return redirect("/ui/silences?done=refused"),
+    };
+    match store.create_silence(&silence, None, None, now).await {
+        Ok(_) => redirect("/ui/silences?done=changed"),
+        Err(crate::store::StoreError::Limit(_)) => redirect("/ui/silences?done=refused"),
+        Err(e) => {
+            tracing::error!(error = %e, "ui: cannot create a silence");
+            unavailable(&req)
+        }
+    }
+}
+
+/// `POST /ui/silences/{id}/expire`: ends it now.
+pub async fn expire_silence(
+    req: HttpRequest,
+    inbound: web::Data<super::Inbound>,
+    store: web::Data<dyn Store>,
+    id: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let ui = &inbound.ui;
+    let Some((s, value)) = ui.session(&req) else {
+        return redirect("/ui/login");
+    };
+    if !session::csrf_ok(&ui.key, &value, &form.csrf) || s.role != Role::Operator {
+        return forbidden(&req);
+    }
+    match store.expire_silence(&id, Utc::now()).await {
+        Ok(Some(_)) => redirect("/ui/silences?done=changed"),
+        Ok(None) => redirect("/ui/silences?done=refused"),
+        Err(e) => {
+            tracing::error!(error = %e, "ui: cannot end a silence");
+            unavailable(&req)
+        }
+    }
 }

@@ -45,6 +45,18 @@ pub struct Strings {
     pub done_changed: &'static str,
     pub done_unchanged: &'static str,
     pub done_refused: &'static str,
+    pub silences: &'static str,
+    pub new_silence: &'static str,
+    pub matchers: &'static str,
+    pub duration: &'static str,
+    pub comment: &'static str,
+    pub preview: &'static str,
+    pub would_match: &'static str,
+    pub create_silence: &'static str,
+    pub ends: &'static str,
+    pub by: &'static str,
+    pub end: &'static str,
+    pub no_silences: &'static str,
 }
 
 pub static EN: Strings = Strings {
@@ -88,6 +100,18 @@ pub static EN: Strings = Strings {
     done_changed: "Done.",
     done_unchanged: "Nothing to do: it already was.",
     done_refused: "Not allowed from its current state.",
+    silences: "Silences",
+    new_silence: "New silence",
+    matchers: "Matchers, one per line",
+    duration: "Duration",
+    comment: "Comment",
+    preview: "Preview",
+    would_match: "Alerts it would silence now",
+    create_silence: "Create the silence",
+    ends: "Ends",
+    by: "By",
+    end: "End now",
+    no_silences: "No silence.",
 };
 
 pub static ZH: Strings = Strings {
@@ -131,6 +155,18 @@ pub static ZH: Strings = Strings {
     done_changed: "已完成。",
     done_unchanged: "无需操作：已是该状态。",
     done_refused: "当前状态不允许此操作。",
+    silences: "静默",
+    new_silence: "新建静默",
+    matchers: "匹配条件，每行一个",
+    duration: "时长",
+    comment: "备注",
+    preview: "预览",
+    would_match: "当前会被静默的告警",
+    create_silence: "创建静默",
+    ends: "结束于",
+    by: "创建人",
+    end: "立即结束",
+    no_silences: "没有静默。",
 };
 
 #[derive(Serialize)]
