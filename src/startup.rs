@@ -570,6 +570,21 @@ fn public_routes(cfg: &mut web::ServiceConfig, ingest_limit: usize) {
                 web::resource("/silences/{id}/expire")
                     .post(inbound::ui::expire_silence)
                     .default_service(json_405()),
+            )
+            .service(
+                web::resource("/deliveries")
+                    .get(inbound::ui::deliveries)
+                    .default_service(json_405()),
+            )
+            .service(
+                web::resource("/alerts/{id}/deliveries/{delivery}/retry")
+                    .post(inbound::ui::retry_delivery)
+                    .default_service(json_405()),
+            )
+            .service(
+                web::resource("/channels/{name}/retry")
+                    .post(inbound::ui::retry_channel)
+                    .default_service(json_405()),
             ),
     )
     .service(

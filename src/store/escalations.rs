@@ -91,6 +91,20 @@ pub struct CountRow {
     n: i64,
 }
 
+/// A delivery refused for good or given up, with its alert's title.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct FailedDelivery {
+    pub id: i64,
+    pub alert_id: String,
+    pub title: String,
+    pub channel: Option<String>,
+    pub kind: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+}
+
 const COLUMNS: &str = "alert_id, alert_seq, id, policy, snapshot, step, round, due_at, status, \
      started_at, updated_at";
 
@@ -119,6 +133,7 @@ where
     for<'r> EscalationRecord: FromRow<'r, DB::Row>,
     for<'r> OverrideRecord: FromRow<'r, DB::Row>,
     for<'r> CountRow: FromRow<'r, DB::Row>,
+    for<'r> FailedDelivery: FromRow<'r, DB::Row>,
 {
     /// Writes a plan's escalation changes inside its transaction.
     pub(super) async fn write_escalations(
@@ -396,5 +411,18 @@ where
         .fetch_one(&self.reader)
         .await?;
         Ok((counts, (oldest.n > 0).then_some(oldest.n)))
+    }
+
+    /// Failed and dead deliveries, newest first (through the partial index
+    /// on them).
+    pub(super) async fn failed_list(&self, limit: u32) -> Result<Vec<FailedDelivery>, StoreError> {
+        Ok(sqlx::query_as(&DB::sql(
+            "SELECT o.id, o.alert_id, a.title, o.channel, o.kind, o.status, o.attempts, \
+             o.last_error, o.created_at FROM outbox o JOIN alerts a ON a.seq = o.alert_seq \
+             WHERE o.status IN ('failed', 'dead') ORDER BY o.id DESC LIMIT ?",
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?)
     }
 }

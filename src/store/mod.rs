@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
-pub use escalations::{Advance, EscalationRecord, OverrideRecord};
+pub use escalations::{Advance, EscalationRecord, FailedDelivery, OverrideRecord};
 pub use postgres::PostgresStore;
 pub use rows::OutboxRow;
 pub use sql::SqlStore;
@@ -517,6 +517,8 @@ pub trait Store: Send + Sync + 'static {
         &self,
         now: DateTime<Utc>,
     ) -> Result<(Vec<(&'static str, i64)>, Option<i64>), StoreError>;
+    /// Failed and dead deliveries, newest first, with their alerts' titles.
+    async fn failed_deliveries(&self, limit: u32) -> Result<Vec<FailedDelivery>, StoreError>;
     /// Pages sent through `channel` to `person` since `since`.
     async fn pages_sent(
         &self,

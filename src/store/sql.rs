@@ -161,6 +161,7 @@ where
     for<'r> super::escalations::EscalationRecord: FromRow<'r, DB::Row>,
     for<'r> super::escalations::OverrideRecord: FromRow<'r, DB::Row>,
     for<'r> super::escalations::CountRow: FromRow<'r, DB::Row>,
+    for<'r> super::escalations::FailedDelivery: FromRow<'r, DB::Row>,
 {
     /// Wraps migrated pools and starts the group-commit writer.
     pub(super) fn start(
@@ -988,6 +989,7 @@ where
     for<'r> super::escalations::EscalationRecord: FromRow<'r, DB::Row>,
     for<'r> super::escalations::OverrideRecord: FromRow<'r, DB::Row>,
     for<'r> super::escalations::CountRow: FromRow<'r, DB::Row>,
+    for<'r> super::escalations::FailedDelivery: FromRow<'r, DB::Row>,
     for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
 {
     async fn ci_load(&self, key: &str) -> Result<Option<super::CiSeriesRow>, StoreError> {
@@ -1136,6 +1138,13 @@ where
         now: DateTime<Utc>,
     ) -> Result<(Vec<(&'static str, i64)>, Option<i64>), StoreError> {
         self.count_outbox(now).await
+    }
+
+    async fn failed_deliveries(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<super::FailedDelivery>, StoreError> {
+        self.failed_list(limit).await
     }
 
     async fn pages_sent(

@@ -334,3 +334,56 @@ async fn an_operator_previews_a_silence_creates_it_and_ends_it() {
         "firing"
     );
 }
+
+#[tokio::test]
+async fn a_failed_delivery_is_listed_with_the_platforms_answer_and_retried() {
+    use crate::mockbot::{MockBot, Reply};
+    let mock = MockBot::webhook(None).await;
+    mock.script([Reply::Status(404)]);
+    let hook = channel(&format!(
+        "name = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"",
+        mock.url()
+    ));
+    let app = spawn_app_with(move |c| {
+        c.channels = vec![hook];
+        with_users(c);
+    })
+    .await;
+    let id = app
+        .post_alert(&json!({"title": "Cert expires", "severity": "warning"}))
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while app.get_json(&format!("/api/v1/alerts/{id}")).await["deliveries"][0]["status"] != "failed"
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the delivery did not fail"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let c = browser(&app);
+    let cookie = session(&app, &c, OPERATOR).await;
+    let (status, html) = get(&c, &app, "/ui/deliveries", &cookie).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Cert expires") && html.contains("HTTP 404"),
+        "{html}"
+    );
+    let csrf = csrf_of(&html);
+    let re = regex::Regex::new(r#"action="(/ui/alerts/[0-9a-f]+/deliveries/\d+/retry)""#).unwrap();
+    let retry = re.captures(&html).unwrap()[1].to_string();
+    let r = c
+        .post(app.url(&retry))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/ui/deliveries?done=changed");
+    mock.wait_for(2, std::time::Duration::from_secs(15)).await;
+    let d = &app.get_json(&format!("/api/v1/alerts/{id}")).await["deliveries"][0];
+    assert_eq!(d["status"], "sent", "{d}");
+    let (_, html) = get(&c, &app, "/ui/deliveries", &cookie).await;
+    assert!(html.contains("Every delivery went out."), "{html}");
+}

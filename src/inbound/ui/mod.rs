@@ -106,6 +106,7 @@ fn templates() -> &'static Environment<'static> {
             ("alerts.html", include_str!("templates/alerts.html")),
             ("alert.html", include_str!("templates/alert.html")),
             ("silences.html", include_str!("templates/silences.html")),
+            ("deliveries.html", include_str!("templates/deliveries.html")),
         ] {
             env.add_template(name, text).expect("the templates parse");
         }
@@ -813,6 +814,136 @@ pub async fn expire_silence(
         Ok(None) => redirect("/ui/silences?done=refused"),
         Err(e) => {
             tracing::error!(error = %e, "ui: cannot end a silence");
+            unavailable(&req)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct FailedRow {
+    id: i64,
+    alert_id: String,
+    title: String,
+    kind: String,
+    status: String,
+    attempts: i64,
+    last_error: String,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+struct ChannelFailures {
+    name: String,
+    rows: Vec<FailedRow>,
+}
+
+/// `GET /ui/deliveries`: failed and dead deliveries per channel, with the
+/// platform's last answer, to retry once what made it refuse is fixed.
+pub async fn deliveries(
+    req: HttpRequest,
+    inbound: web::Data<super::Inbound>,
+    store: web::Data<dyn Store>,
+) -> HttpResponse {
+    let ui = &inbound.ui;
+    let Some((s, value)) = ui.session(&req) else {
+        return redirect("/ui/login");
+    };
+    let t = strings(&req);
+    let failed = match store.failed_deliveries(500).await {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!(error = %e, "ui: cannot list failed deliveries");
+            return unavailable(&req);
+        }
+    };
+    let mut channels: Vec<ChannelFailures> = Vec::new();
+    for d in failed {
+        let name = d.channel.clone().unwrap_or_else(|| "-".into());
+        let row = FailedRow {
+            id: d.id,
+            alert_id: d.alert_id,
+            title: d.title,
+            kind: d.kind,
+            status: d.status,
+            attempts: d.attempts,
+            last_error: d.last_error.unwrap_or_default(),
+            created_at: crate::store::from_ms(d.created_at)
+                .map(time)
+                .unwrap_or_default(),
+        };
+        match channels.iter_mut().find(|c| c.name == name) {
+            Some(c) => c.rows.push(row),
+            None => channels.push(ChannelFailures {
+                name,
+                rows: vec![row],
+            }),
+        }
+    }
+    page(
+        StatusCode::OK,
+        "deliveries.html",
+        context! {
+            t => t,
+            user => UserView { name: &s.name, role: s.role.as_str() },
+            csrf => session::csrf(&ui.key, &value),
+            can_act => s.role == Role::Operator,
+            channels => channels,
+            notice => query_notice(&req),
+        },
+    )
+}
+
+/// `POST /ui/alerts/{id}/deliveries/{delivery}/retry`.
+pub async fn retry_delivery(
+    req: HttpRequest,
+    inbound: web::Data<super::Inbound>,
+    store: web::Data<dyn Store>,
+    path: web::Path<(String, i64)>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let ui = &inbound.ui;
+    let Some((s, value)) = ui.session(&req) else {
+        return redirect("/ui/login");
+    };
+    if !session::csrf_ok(&ui.key, &value, &form.csrf) || s.role != Role::Operator {
+        return forbidden(&req);
+    }
+    let (id, delivery) = path.into_inner();
+    let actor = Actor::new(&s.name, "ui");
+    match store
+        .retry_delivery(&id, delivery, &actor, Utc::now())
+        .await
+    {
+        Ok(crate::store::RetryOutcome::Requeued) => redirect("/ui/deliveries?done=changed"),
+        Ok(_) => redirect("/ui/deliveries?done=refused"),
+        Err(e) => {
+            tracing::error!(error = %e, "ui: cannot retry a delivery");
+            unavailable(&req)
+        }
+    }
+}
+
+/// `POST /ui/channels/{name}/retry`: every failed or dead delivery of it.
+pub async fn retry_channel(
+    req: HttpRequest,
+    inbound: web::Data<super::Inbound>,
+    store: web::Data<dyn Store>,
+    name: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let ui = &inbound.ui;
+    let Some((s, value)) = ui.session(&req) else {
+        return redirect("/ui/login");
+    };
+    if !session::csrf_ok(&ui.key, &value, &form.csrf) || s.role != Role::Operator {
+        return forbidden(&req);
+    }
+    let actor = Actor::new(&s.name, "ui");
+    match store.retry_channel(&name, &actor, Utc::now()).await {
+        Ok(0) => redirect("/ui/deliveries?done=unchanged"),
+        Ok(_) => redirect("/ui/deliveries?done=changed"),
+        Err(e) => {
+            tracing::error!(error = %e, "ui: cannot retry a channel");
             unavailable(&req)
         }
     }

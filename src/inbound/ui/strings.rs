@@ -57,6 +57,10 @@ pub struct Strings {
     pub by: &'static str,
     pub end: &'static str,
     pub no_silences: &'static str,
+    pub failed_deliveries: &'static str,
+    pub retry: &'static str,
+    pub retry_all: &'static str,
+    pub no_failed: &'static str,
 }
 
 pub static EN: Strings = Strings {
@@ -112,6 +116,10 @@ pub static EN: Strings = Strings {
     by: "By",
     end: "End now",
     no_silences: "No silence.",
+    failed_deliveries: "Failed and dead deliveries",
+    retry: "Retry",
+    retry_all: "Retry all of this channel",
+    no_failed: "Every delivery went out.",
 };
 
 pub static ZH: Strings = Strings {
@@ -167,6 +175,10 @@ pub static ZH: Strings = Strings {
     by: "创建人",
     end: "立即结束",
     no_silences: "没有静默。",
+    failed_deliveries: "失败的通知",
+    retry: "重试",
+    retry_all: "重试该渠道全部",
+    no_failed: "所有通知均已发送。",
 };
 
 #[derive(Serialize)]
