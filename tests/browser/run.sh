@@ -51,6 +51,9 @@ trap cleanup EXIT
 
 secret="$(openssl rand -hex 24)"
 api_token="$(openssl rand -hex 16)"
+ui_user="li.lei"
+ui_password="$(openssl rand -hex 12)"
+ui_hash="$(printf '%s\n' "$ui_password" | "$bin" hash-password)"
 
 # A free port: one nobody answers on; if ackbot still cannot bind it (a race),
 # try another.
@@ -74,6 +77,11 @@ tokens = ["$api_token"]
 [links]
 secret = "$secret"
 ttl = "10m"
+
+[[ui.users]]
+name = "$ui_user"
+password_hash = "$ui_hash"
+role = "operator"
 EOF
   RUST_LOG=info "$bin" serve --config "$work/ackbot.toml" >"$work/server.log" 2>&1 &
   pid=$!
@@ -134,4 +142,22 @@ sig="${token##*.}"
 ! grep -qF "$sig" "$work/server.log" || fail "the link's token appears in the server log"
 grep -qF '/a/<token>' "$work/server.log" || fail "the log has no redacted /a/<token> request line"
 echo "  ok   log: requests to the link are logged as /a/<token>, never with the token"
+
+# The web console: a second alert, acknowledged from /ui by the signed-in user.
+console_title='Console <b>check</b> & "告警" 2'
+alert="$(node -e 'console.log(JSON.stringify({title: process.argv[1], severity: "critical", service: "payment"}))' "$console_title")"
+cid="$(api -H 'Content-Type: application/json' -d "$alert" "$base/api/v1/alerts" | json 'v.ids[0]')"
+# Only this one firing: the first was acknowledged above.
+echo "Chromium opens the web console at $base/ui:"
+BASE_URL="$base" ALERT_TITLE="$console_title" UI_USER="$ui_user" UI_PASSWORD="$ui_password" \
+  CHROMIUM="$chromium" CERT_SPKI="$spki" SCREENSHOT_DIR="${SCREENSHOT_DIR:-}" \
+  timeout 120 node "$here/console.mjs" || {
+  echo "--- ackbot log ---" >&2
+  tail -n 40 "$work/server.log" >&2
+  fail "the console flow failed"
+}
+last="$(api "$base/api/v1/alerts/$cid/events" | json 'const e=v.events.at(-1);`${e.kind}|${e.actor}|${e.via}`')"
+[ "$last" = "acknowledged|$ui_user|ui" ] || fail "API audit trail after the console, last entry: $last"
+echo "  ok   API: acknowledged by $ui_user via ui"
+! grep -qF "$ui_password" "$work/server.log" || fail "the password appears in the server log"
 echo "browser test passed in $((SECONDS - started)) s"
