@@ -88,6 +88,18 @@ impl Ui {
         (user.role == s.role).then(|| (s, value.to_string()))
     }
 
+    /// The signed-in operator posting a form with its CSRF token; else the
+    /// answer to give (to the sign-in page, or 403).
+    fn operator(&self, req: &HttpRequest, csrf: &str) -> Result<Session, HttpResponse> {
+        let Some((s, value)) = self.session(req) else {
+            return Err(redirect("/ui/login"));
+        };
+        if !session::csrf_ok(&self.key, &value, csrf) || s.role != Role::Operator {
+            return Err(forbidden(req));
+        }
+        Ok(s)
+    }
+
     fn cookie(&self, name: &str, value: &str, max_age: i64) -> String {
         format!(
             "{name}={value}; Path=/ui; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",
@@ -591,13 +603,10 @@ pub async fn act(
     path: web::Path<(String, String)>,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
-    let ui = &inbound.ui;
-    let Some((s, value)) = ui.session(&req) else {
-        return redirect("/ui/login");
+    let s = match inbound.ui.operator(&req, &form.csrf) {
+        Ok(s) => s,
+        Err(refused) => return refused,
     };
-    if !session::csrf_ok(&ui.key, &value, &form.csrf) || s.role != Role::Operator {
-        return forbidden(&req);
-    }
     let (id, action) = path.into_inner();
     let act = match action.as_str() {
         "ack" => Act::Ack,
@@ -772,13 +781,10 @@ pub async fn create_silence(
     store: web::Data<dyn Store>,
     form: web::Form<SilenceForm>,
 ) -> HttpResponse {
-    let ui = &inbound.ui;
-    let Some((s, value)) = ui.session(&req) else {
-        return redirect("/ui/login");
+    let s = match inbound.ui.operator(&req, &form.csrf) {
+        Ok(s) => s,
+        Err(refused) => return refused,
     };
-    if !session::csrf_ok(&ui.key, &value, &form.csrf) || s.role != Role::Operator {
-        return forbidden(&req);
-    }
     let now = Utc::now();
     let silence = match form.silence(&s.name, now) {
         Ok(x) => x,
@@ -802,15 +808,16 @@ pub async fn expire_silence(
     id: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
-    let ui = &inbound.ui;
-    let Some((s, value)) = ui.session(&req) else {
-        return redirect("/ui/login");
+    let s = match inbound.ui.operator(&req, &form.csrf) {
+        Ok(s) => s,
+        Err(refused) => return refused,
     };
-    if !session::csrf_ok(&ui.key, &value, &form.csrf) || s.role != Role::Operator {
-        return forbidden(&req);
-    }
     match store.expire_silence(&id, Utc::now()).await {
-        Ok(Some(_)) => redirect("/ui/silences?done=changed"),
+        Ok(Some(_)) => {
+            // Silences have no audit trail of their own: the log says who.
+            tracing::info!(by = %s.name, silence = %crate::domain::human::name(&id, 64), "ui: silence ended");
+            redirect("/ui/silences?done=changed")
+        }
         Ok(None) => redirect("/ui/silences?done=refused"),
         Err(e) => {
             tracing::error!(error = %e, "ui: cannot end a silence");
@@ -901,13 +908,10 @@ pub async fn retry_delivery(
     path: web::Path<(String, i64)>,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
-    let ui = &inbound.ui;
-    let Some((s, value)) = ui.session(&req) else {
-        return redirect("/ui/login");
+    let s = match inbound.ui.operator(&req, &form.csrf) {
+        Ok(s) => s,
+        Err(refused) => return refused,
     };
-    if !session::csrf_ok(&ui.key, &value, &form.csrf) || s.role != Role::Operator {
-        return forbidden(&req);
-    }
     let (id, delivery) = path.into_inner();
     let actor = Actor::new(&s.name, "ui");
     match store
@@ -931,13 +935,10 @@ pub async fn retry_channel(
     name: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
-    let ui = &inbound.ui;
-    let Some((s, value)) = ui.session(&req) else {
-        return redirect("/ui/login");
+    let s = match inbound.ui.operator(&req, &form.csrf) {
+        Ok(s) => s,
+        Err(refused) => return refused,
     };
-    if !session::csrf_ok(&ui.key, &value, &form.csrf) || s.role != Role::Operator {
-        return forbidden(&req);
-    }
     let actor = Actor::new(&s.name, "ui");
     match store.retry_channel(&name, &actor, Utc::now()).await {
         Ok(0) => redirect("/ui/deliveries?done=unchanged"),
