@@ -273,7 +273,7 @@ pub fn get() -> &'static Metrics {
         let messages = Family::<DeliveryLabels, Counter>::default();
         registry.register(
             "messages",
-            "Messages sent or attempted per channel (a digest or a group is one), by outcome (sent, retry, failed, dead, released)",
+            "Messages sent or attempted per channel (a digest or a group is one), by outcome (sent, retry, failed, dead)",
             messages.clone(),
         );
         let delivery_latency =
