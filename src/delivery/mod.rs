@@ -367,6 +367,7 @@ impl Delivery {
             }
         };
         if let Some(refused) = self.over_cap(setup, channel, &planned, &message, now).await {
+            crate::metrics::get().message(channel.name(), "failed", None);
             return Some((planned.rows, refused));
         }
         let key = format!(
