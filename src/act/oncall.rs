@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::engine::schedule;
 use crate::store::{OverrideRecord, Store, StoreError, new_id};
-use crate::watch::escalations::{Oncall, overrides};
+use crate::watch::escalations::{Oncall, to_override};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ShiftView {
@@ -73,9 +73,9 @@ pub async fn view(
     let Some(rotation) = oncall.directory.schedule(name) else {
         return Ok(None);
     };
-    let by_schedule = overrides(store, [format!("schedule:{name}").as_str()], now).await?;
-    let list = by_schedule.get(name).cloned().unwrap_or_default();
+    // One read: the overrides both decide who is on call and are listed.
     let records = store.overrides(&[name], now).await?;
+    let list: Vec<schedule::Override> = records.iter().filter_map(to_override).collect();
     Ok(Some(ScheduleView {
         name: name.to_string(),
         timezone: rotation.tz.name().to_string(),

@@ -82,21 +82,21 @@ pub async fn overrides<'a>(
     let schedules = Directory::schedules_in(refs);
     let mut out: Overrides = HashMap::new();
     for o in store.overrides(&schedules, now).await? {
-        let (Ok(start), Ok(end), Ok(created)) = (
-            crate::store::from_ms(o.start_at),
-            crate::store::from_ms(o.end_at),
-            crate::store::from_ms(o.created_at),
-        ) else {
-            continue;
-        };
-        out.entry(o.schedule.clone()).or_default().push(Override {
-            person: o.person,
-            start,
-            end,
-            created,
-        });
+        if let Some(x) = to_override(&o) {
+            out.entry(o.schedule.clone()).or_default().push(x);
+        }
     }
     Ok(out)
+}
+
+/// A stored override as `engine::schedule` takes it (`None`: a time out of range).
+pub fn to_override(o: &crate::store::OverrideRecord) -> Option<Override> {
+    Some(Override {
+        person: o.person.clone(),
+        start: crate::store::from_ms(o.start_at).ok()?,
+        end: crate::store::from_ms(o.end_at).ok()?,
+        created: crate::store::from_ms(o.created_at).ok()?,
+    })
 }
 
 pub fn spawn(store: Arc<dyn Store>, oncall: SharedOncall, tasks: &Tasks) {
