@@ -120,13 +120,35 @@ pub struct StatusLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ActionLabels {
-    /// `feishu`, `dingtalk`, `wecom`, `link` (what people do from chat,
-    /// cards and signed links).
+    /// `feishu`, `dingtalk`, `wecom`, `link`, `ui` (what people do from
+    /// chat, cards, signed links and the console), `api`.
     pub via: String,
     /// `ack`, `unack`, `resolve`, `silence`.
     pub action: String,
     /// `changed`, `unchanged`, `refused`, `not_found`.
     pub outcome: String,
+}
+
+/// A callback or signed link refused before it changed anything.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusedLabels {
+    /// `feishu`, `dingtalk`, `wecom`, `twilio`, `link`, or a CI system
+    /// (`github`, `gitlab`, `gitee`, `gitea`, `jenkins`).
+    pub platform: String,
+    /// The error code of the JSON answer: `bad_signature`, `bad_token`,
+    /// `missing_signature`, `stale_timestamp`, `future_timestamp`, `replay`,
+    /// `bad_ciphertext`, `malformed_body`, `payload_too_large`, …; and
+    /// `duplicate` for a message id seen before (the platform's own retry,
+    /// answered 2xx and not acted on twice).
+    pub reason: String,
+}
+
+/// Where committed alerts came from.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabels {
+    /// `api`, `alertmanager`, `grafana`, `sentry`, `logs`, `ci`, `check`,
+    /// `heartbeat`, `monitor`.
+    pub source: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -162,8 +184,18 @@ pub struct Metrics {
     process_cpu_seen: std::sync::Mutex<f64>,
     pub process_rss: Gauge,
     pub process_fds: Gauge,
-    /// Alerts answered 202 (committed).
-    pub alerts_accepted: Counter,
+    /// Alerts committed (answered 2xx), by source.
+    pub alerts_accepted: Family<SourceLabels, Counter>,
+    /// Callbacks and signed links refused, by platform and reason.
+    pub callbacks_refused: Family<RefusedLabels, Counter>,
+    /// One group commit of the storage writer: how long, how many alerts.
+    pub commit_latency: Histogram,
+    pub commit_batch: Histogram,
+    /// Channel rounds in which the rate budget was short and messages
+    /// waited (once per round, however many rows waited).
+    pub budget_deferrals: Family<ChannelLabels, Counter>,
+    /// Digests sent: one message standing for many alerts.
+    pub digests: Family<ChannelLabels, Counter>,
     /// Outbox rows by channel and what became of an attempt.
     pub deliveries: Family<DeliveryLabels, Counter>,
     /// CI webhook deliveries by system and what became of them.
@@ -187,11 +219,42 @@ pub fn get() -> &'static Metrics {
     static METRICS: OnceLock<Metrics> = OnceLock::new();
     METRICS.get_or_init(|| {
         let mut registry = Registry::with_prefix("ackbot");
-        let alerts_accepted = Counter::default();
+        let alerts_accepted = Family::<SourceLabels, Counter>::default();
         registry.register(
             "alerts_accepted",
-            "Alerts committed and answered 202",
+            "Alerts committed (answered 2xx), by source (api, alertmanager, grafana, sentry, logs, ci, check, heartbeat, monitor)",
             alerts_accepted.clone(),
+        );
+        let callbacks_refused = Family::<RefusedLabels, Counter>::default();
+        registry.register(
+            "callbacks_refused",
+            "Chat callbacks, provider callbacks, CI webhooks and signed links refused before they changed anything, by platform and reason",
+            callbacks_refused.clone(),
+        );
+        let commit_latency = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
+        registry.register_with_unit(
+            "ingest_commit_duration",
+            "One group commit of incoming alerts, from taking the batch to its commit",
+            prometheus_client::registry::Unit::Seconds,
+            commit_latency.clone(),
+        );
+        let commit_batch = Histogram::new(exponential_buckets(1.0, 2.0, 12));
+        registry.register(
+            "ingest_commit_alerts",
+            "Alerts in one group commit (requests arriving during a commit share the next one)",
+            commit_batch.clone(),
+        );
+        let budget_deferrals = Family::<ChannelLabels, Counter>::default();
+        registry.register(
+            "rate_budget_deferrals",
+            "Delivery rounds in which a channel's rate budget was short and messages waited for the next slot",
+            budget_deferrals.clone(),
+        );
+        let digests = Family::<ChannelLabels, Counter>::default();
+        registry.register(
+            "digests",
+            "Digests sent: one message standing for the alerts a short rate budget could not send one by one",
+            digests.clone(),
         );
         let deliveries = Family::<DeliveryLabels, Counter>::default();
         registry.register(
@@ -302,7 +365,7 @@ pub fn get() -> &'static Metrics {
         let actions = Family::<ActionLabels, Counter>::default();
         registry.register(
             "actions",
-            "Acknowledgements, unacknowledgements, resolves and silences from chat, cards and links, by platform, action and outcome",
+            "Acknowledgements, unacknowledgements, resolves and silences from chat, cards, links, the console and the API, by platform, action and outcome",
             actions.clone(),
         );
         let replay_entries = Gauge::default();
@@ -347,6 +410,11 @@ pub fn get() -> &'static Metrics {
             intake,
             rule_matches,
             alerts_accepted,
+            callbacks_refused,
+            commit_latency,
+            commit_batch,
+            budget_deferrals,
+            digests,
             deliveries,
             webhooks,
             pipeline_status,
@@ -400,6 +468,53 @@ impl Metrics {
                 })
                 .observe(l.max(0.0));
         }
+    }
+
+    /// `n` alerts committed from `source`.
+    pub fn accepted(&self, source: &str, n: u64) {
+        self.alerts_accepted
+            .get_or_create(&SourceLabels {
+                source: source.to_string(),
+            })
+            .inc_by(n);
+    }
+
+    pub fn refused(&self, platform: &str, reason: &str) {
+        self.callbacks_refused
+            .get_or_create(&RefusedLabels {
+                platform: platform.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    /// Zero series for each configured channel, so that `increase()` and
+    /// `rate()` see a channel's first failure or digest, and the rules and
+    /// dashboard find their series before anything went wrong.
+    pub fn channels_known<'a>(&self, names: impl IntoIterator<Item = &'a str>) {
+        for channel in names {
+            let c = ChannelLabels {
+                channel: channel.to_string(),
+            };
+            self.budget_deferrals.get_or_create(&c).inc_by(0);
+            self.digests.get_or_create(&c).inc_by(0);
+            for outcome in ["sent", "retry", "failed", "dead"] {
+                self.messages
+                    .get_or_create(&DeliveryLabels {
+                        channel: channel.to_string(),
+                        outcome: outcome.to_string(),
+                    })
+                    .inc_by(0);
+            }
+        }
+    }
+
+    pub fn channel_event(family: &Family<ChannelLabels, Counter>, channel: &str) {
+        family
+            .get_or_create(&ChannelLabels {
+                channel: channel.to_string(),
+            })
+            .inc();
     }
 
     pub fn action(&self, via: &str, action: &str, outcome: &str) {

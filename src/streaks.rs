@@ -73,7 +73,7 @@ async fn sync(
     if let Some(severity) = severity {
         let alert = state.alert(id, severity, Utc::now().timestamp_millis());
         store.ingest(vec![alert], Utc::now()).await?;
-        crate::metrics::get().alerts_accepted.inc();
+        crate::metrics::get().accepted("ci", 1);
     }
     store.ci_synced(&id.key(), version).await
 }

@@ -152,6 +152,7 @@ const PAGE_ATTEMPTS: i64 = 3;
 
 impl Setup {
     pub fn new(channels: HashMap<String, Arc<dyn Channel>>, config: &Config) -> Self {
+        crate::metrics::get().channels_known(config.channels.iter().map(|c| c.name.as_str()));
         let intervals = config
             .channels
             .iter()
@@ -306,6 +307,7 @@ impl Delivery {
             let wait = wait.unwrap_or(Duration::from_secs(1));
             let at = now + chrono::Duration::from_std(wait).unwrap_or_default();
             tracing::debug!(channel = %name, rows = deferred.len(), wait_ms = wait.as_millis() as u64, "rate budget spent: deferred");
+            crate::metrics::Metrics::channel_event(&crate::metrics::get().budget_deferrals, &name);
             self.finish(&deferred, Outcome::Deferred { at }, now).await;
         }
         // A digest stands for everything due for the channel, not only
@@ -445,6 +447,9 @@ impl Delivery {
             .map(|r| r.due_at)
             .min()
             .unwrap_or_default();
+        if planned.digest && matches!(outcome, Outcome::Sent { .. }) {
+            crate::metrics::Metrics::channel_event(&crate::metrics::get().digests, channel.name());
+        }
         let (counted, latency) = match &outcome {
             Outcome::Sent { .. } => (
                 "sent",

@@ -234,6 +234,7 @@ fn query_map(
 /// notifications are not repeated).
 async fn commit(
     store: &dyn Store,
+    source: &str,
     raw: &[&RawValue],
     convert: impl Fn(&RawValue, usize) -> Result<NewAlert, DomainError>,
 ) -> Result<HttpResponse, ApiError> {
@@ -263,9 +264,7 @@ async fn commit(
                 return Err(e.into());
             }
         }
-        crate::metrics::get()
-            .alerts_accepted
-            .inc_by(chunk.len() as u64);
+        crate::metrics::get().accepted(source, chunk.len() as u64);
     }
     tracing::info!(accepted = ids.len(), "alerts committed");
     Ok(HttpResponse::Accepted().json(json!({"accepted": ids.len(), "ids": ids})))
@@ -291,7 +290,7 @@ pub async fn post_alerts(
         }
     };
     let single = raw.len() == 1 && text.starts_with('{');
-    commit(&**store, &raw, |r, i| {
+    commit(&**store, "api", &raw, |r, i| {
         alert::from_raw(r).map_err(|e| if single { e } else { e.at_index(i) })
     })
     .await
@@ -335,7 +334,7 @@ pub async fn post_alertmanager(
         }
         raw = kept;
     }
-    commit(&**store, &raw, alertmanager::convert).await
+    commit(&**store, "alertmanager", &raw, alertmanager::convert).await
 }
 
 /// `POST /api/v1/grafana`: a Grafana unified-alerting webhook contact point.
@@ -345,7 +344,7 @@ pub async fn post_grafana(
     store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, ApiError> {
     let raw = alertmanager::alerts(&body.0, Flavor::Grafana)?;
-    commit(&**store, &raw, alertmanager::convert).await
+    commit(&**store, "grafana", &raw, alertmanager::convert).await
 }
 
 /// `GET /api/v1/alerts?state=firing&limit=100`: newest first. `state` is
@@ -442,7 +441,15 @@ pub async fn alert_action(
         _ => return Err(ApiError::NotFound(format!("{id}/{verb}"))),
     };
     let actor = actor(action_body(&body.0)?.by)?;
-    match store.apply(&id, action, &actor, None, Utc::now()).await? {
+    let outcome = store.apply(&id, action, &actor, None, Utc::now()).await?;
+    let counted = match &outcome {
+        ActionOutcome::Changed(_) => "changed",
+        ActionOutcome::Unchanged(_) => "unchanged",
+        ActionOutcome::Refused(_) => "refused",
+        ActionOutcome::NotFound => "not_found",
+    };
+    crate::metrics::get().action("api", &verb, counted);
+    match outcome {
         ActionOutcome::Changed(alert) => {
             Ok(HttpResponse::Ok().json(json!({"changed": true, "alert": alert})))
         }

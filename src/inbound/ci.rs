@@ -105,8 +105,11 @@ impl ResponseError for CiError {
         if let Self::Storage(e) = self {
             tracing::error!(error = %e, "CI delivery not recorded: storage failure");
         }
-        HttpResponse::build(self.status_code())
-            .json(json!({"error": self.code(), "message": self.to_string()}))
+        super::error::refused(
+            HttpResponse::build(self.status_code())
+                .json(json!({"error": self.code(), "message": self.to_string()})),
+            self.code(),
+        )
     }
 }
 

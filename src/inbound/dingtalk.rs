@@ -116,7 +116,7 @@ pub async fn robot(
             == Sighting::Repeat
         {
             tracing::info!("duplicate DingTalk msgId ignored");
-            return Ok(empty_reply());
+            return Ok(super::error::refused(empty_reply(), "duplicate"));
         }
     }
     let Some(text) = message.text() else {

@@ -32,6 +32,18 @@ pub enum InboundError {
     TooManyConnections,
 }
 
+/// Marks a response as a refusal for the metrics middleware
+/// ([`super::health::track`]), which counts it under the route's platform
+/// in `ackbot_callbacks_refused_total`.
+#[derive(Clone, Copy, Debug)]
+pub struct Refusal(pub &'static str);
+
+/// `res`, marked as refused for `reason` (a code of the JSON answer).
+pub fn refused(mut res: HttpResponse, reason: &'static str) -> HttpResponse {
+    res.extensions_mut().insert(Refusal(reason));
+    res
+}
+
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,
@@ -79,9 +91,12 @@ impl ResponseError for InboundError {
             // The rest of the body is not read: the connection cannot go on.
             res.force_close();
         }
-        res.json(ErrorBody {
-            error: self.code(),
-            message: self.to_string(),
-        })
+        refused(
+            res.json(ErrorBody {
+                error: self.code(),
+                message: self.to_string(),
+            }),
+            self.code(),
+        )
     }
 }

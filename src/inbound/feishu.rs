@@ -442,7 +442,10 @@ pub async fn legacy_card(
         == Sighting::Repeat
     {
         tracing::info!("replayed Feishu card callback ignored");
-        return Ok(HttpResponse::Ok().json(json!({})));
+        return Ok(super::error::refused(
+            HttpResponse::Ok().json(json!({})),
+            "replay",
+        ));
     }
     let name = feishu.clicker_name(&card.open_id).await;
     let action = CardAction {

@@ -52,6 +52,24 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// The platform whose callbacks a route takes, for refusal counts.
+fn callback_platform(route: &str) -> Option<&'static str> {
+    let mut parts = route.trim_start_matches('/').split('/');
+    Some(match (parts.next()?, parts.next()) {
+        ("feishu", _) => "feishu",
+        ("dingtalk", _) => "dingtalk",
+        ("wecom", _) => "wecom",
+        ("twilio", _) => "twilio",
+        ("a", _) => "link",
+        ("ci", Some("github")) => "github",
+        ("ci", Some("gitlab")) => "gitlab",
+        ("ci", Some("gitee")) => "gitee",
+        ("ci", Some("gitea")) => "gitea",
+        ("ci", Some("jenkins")) => "jenkins",
+        _ => return None,
+    })
+}
+
 /// Middleware: counts requests in flight, so a stop can wait for exactly
 /// those and close idle keep-alive connections at once; while draining,
 /// every response closes its connection.
@@ -70,7 +88,15 @@ pub async fn track(
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_string());
-    crate::metrics::get().request(&route, method.as_str(), res.status().as_u16());
+    let metrics = crate::metrics::get();
+    metrics.request(&route, method.as_str(), res.status().as_u16());
+    if let Some(refusal) = res.response().extensions().get::<super::error::Refusal>() {
+        if let Some(platform) = callback_platform(&route) {
+            if !res.status().is_server_error() {
+                metrics.refused(platform, refusal.0);
+            }
+        }
+    }
     if life.draining() {
         res.response_mut()
             .head_mut()

@@ -121,7 +121,8 @@ fn grant(pages: &LinkPages, token: &str) -> Result<Grant, Page> {
                 "Action links work for a limited time after the alert was sent, and this one's \
                  time is up. Nothing was changed. Use a button on a newer message about the \
                  alert, or act on it from the chat.",
-            ));
+            )
+            .refusal("stale_timestamp"));
         }
         Err(_) => return Err(Page::invalid_link()),
     };
@@ -272,7 +273,8 @@ pub async fn act(
                     "Each action link works once, and this one has already been used. Nothing \
                      was changed now. To see or change the alert, use a newer message's button \
                      or the chat.",
-                ));
+                )
+                .refusal("replay"));
             }
             Err(e) => return Err(Page::unavailable(e)),
         };
@@ -381,6 +383,7 @@ struct Page {
     title: String,
     body: String,
     cookie: Option<String>,
+    refusal: Option<&'static str>,
 }
 
 impl Page {
@@ -390,7 +393,14 @@ impl Page {
             title: title.to_string(),
             body,
             cookie: None,
+            refusal: None,
         }
+    }
+
+    /// Counted as a refused link (`ackbot_callbacks_refused_total`).
+    fn refusal(mut self, reason: &'static str) -> Self {
+        self.refusal = Some(reason);
+        self
     }
 
     /// A refusal: `message_html` is trusted markup (escape what goes in it).
@@ -412,6 +422,7 @@ impl Page {
             "The link is incomplete or was changed: its signature does not match. Nothing was \
              changed. Open the button from the message again, or act on the alert from the chat.",
         )
+        .refusal("bad_signature")
     }
 
     fn unavailable(e: impl std::fmt::Display) -> Self {
@@ -503,7 +514,11 @@ impl Page {
                 res.insert_header((header::SET_COOKIE, v));
             }
         }
-        res.body(html(&self.title, &self.body))
+        let res = res.body(html(&self.title, &self.body));
+        match self.refusal {
+            Some(reason) => super::error::refused(res, reason),
+            None => res,
+        }
     }
 }
 

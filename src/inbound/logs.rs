@@ -308,7 +308,7 @@ async fn handle(
     if !fires.alerts.is_empty() {
         let n = fires.alerts.len() as u64;
         store.ingest(fires.alerts, chrono::Utc::now()).await?;
-        metrics.alerts_accepted.inc_by(n);
+        metrics.accepted("logs", n);
     }
     Ok(())
 }

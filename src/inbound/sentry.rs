@@ -305,7 +305,7 @@ async fn handle(
     if !alerts.is_empty() {
         let n = alerts.len() as u64;
         store.ingest(alerts, chrono::Utc::now()).await?;
-        metrics.alerts_accepted.inc_by(n);
+        metrics.accepted("sentry", n);
         metrics.intake("sentry", "event", "accepted", n);
     }
     Ok(event_id.or(payload_event_id))

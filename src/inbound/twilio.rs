@@ -65,8 +65,11 @@ const REMEMBER_SECS: i64 = 7 * 24 * 3600;
 /// Alerts one callback may name (a page lists at most this many).
 pub const MAX_ALERTS: usize = 50;
 
-fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    HttpResponse::build(status).json(json!({"error": code, "message": message}))
+fn error(status: StatusCode, code: &'static str, message: &str) -> HttpResponse {
+    super::error::refused(
+        HttpResponse::build(status).json(json!({"error": code, "message": message})),
+        code,
+    )
 }
 
 fn query(req: &HttpRequest) -> HashMap<String, String> {
@@ -140,7 +143,9 @@ pub async fn post_status(
         .await
     {
         Ok(Sighting::First) => {}
-        Ok(Sighting::Repeat) => return HttpResponse::NoContent().finish(),
+        Ok(Sighting::Repeat) => {
+            return super::error::refused(HttpResponse::NoContent().finish(), "duplicate");
+        }
         Err(e) => {
             tracing::warn!(error = %e, "twilio status: replay memory");
             return error(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again later");

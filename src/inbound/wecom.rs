@@ -213,7 +213,10 @@ pub async fn callback(
             == Sighting::Repeat
         {
             tracing::info!("duplicate WeCom MsgId ignored");
-            return Ok(HttpResponse::Ok().finish());
+            return Ok(super::error::refused(
+                HttpResponse::Ok().finish(),
+                "duplicate",
+            ));
         }
     }
     let content = message.text.map(|t| t.content).or(message.content);

@@ -90,7 +90,12 @@ pub(super) fn spawn(
                 size += job.alerts.len();
                 jobs.push(job);
             }
-            match run(&commit, &jobs).await {
+            let started = std::time::Instant::now();
+            let result = run(&commit, &jobs).await;
+            let metrics = crate::metrics::get();
+            metrics.commit_latency.observe(started.elapsed().as_secs_f64());
+            metrics.commit_batch.observe(size as f64);
+            match result {
                 Ok(ids) => {
                     wake.notify_one();
                     for (job, ids) in jobs.into_iter().zip(ids) {

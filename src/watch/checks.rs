@@ -38,7 +38,7 @@ pub async fn run(cx: &Context, check: &CheckConfig) -> Outcome {
         let (version, mut state) = cx.load(&key).await?;
         let now = Utc::now();
         let alerts = step(check, &mut state, &probed, now);
-        cx.ingest(alerts).await?;
+        cx.ingest("check", alerts).await?;
         cx.save(&key, version, &state).await
     }
     .await;

@@ -111,7 +111,7 @@ pub async fn check(cx: &Context, h: &HeartbeatConfig) -> Outcome {
         state.reason = Some("missed".into());
         // Raised, then remembered: a failed write raises it again on the
         // next look, and the second occurrence folds into the first.
-        cx.ingest(vec![alert(h, true, what)]).await?;
+        cx.ingest("heartbeat", vec![alert(h, true, what)]).await?;
         save(cx.store.as_ref(), &key, version, &state).await?;
         Ok(())
     }
@@ -151,7 +151,7 @@ pub async fn ping(
         // ingests again; the occurrences fold.
         if let Some(a) = occurrence {
             store.ingest(vec![a], Utc::now()).await?;
-            crate::metrics::get().alerts_accepted.inc();
+            crate::metrics::get().accepted("heartbeat", 1);
         }
         if save(store, &key, version, &state).await? {
             return Ok(());

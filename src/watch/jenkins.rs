@@ -387,7 +387,7 @@ async fn reachability(
     let (version, mut state) = cx.load(&key).await?;
     let before = state.clone();
     let alerts = step(s, &mut state, failure, Utc::now().timestamp_millis());
-    cx.ingest(alerts).await?;
+    cx.ingest("ci", alerts).await?;
     if state != before {
         cx.save(&key, version, &state).await?;
     }

@@ -311,7 +311,7 @@ pub async fn check_in(
         // The alert first (a lost race ingests again; occurrences fold).
         if let Some(a) = occurrence {
             store.ingest(vec![a], Utc::now()).await?;
-            crate::metrics::get().alerts_accepted.inc();
+            crate::metrics::get().accepted("monitor", 1);
         }
         if save(store, &key, version, &s).await? {
             if fresh {
@@ -349,7 +349,7 @@ pub async fn check(cx: &Context) -> Outcome {
             if reason == "timed_out" {
                 s.running = None;
             }
-            cx.ingest(vec![s.alert(true, text)]).await?;
+            cx.ingest("monitor", vec![s.alert(true, text)]).await?;
             save(cx.store.as_ref(), &key, version, &s).await?;
         }
         Ok(())

@@ -427,6 +427,7 @@ impl Context {
     /// Ingests alert occurrences through the ordinary path.
     pub async fn ingest(
         &self,
+        source: &str,
         alerts: Vec<crate::domain::NewAlert>,
     ) -> Result<(), crate::store::StoreError> {
         if alerts.is_empty() {
@@ -434,7 +435,7 @@ impl Context {
         }
         let n = alerts.len() as u64;
         self.store.ingest(alerts, chrono::Utc::now()).await?;
-        crate::metrics::get().alerts_accepted.inc_by(n);
+        crate::metrics::get().accepted(source, n);
         Ok(())
     }
 }

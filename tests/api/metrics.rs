@@ -1,6 +1,7 @@
 //! `/metrics` as Prometheus reads it after real traffic: promtool accepts
 //! the exposition, the shipped alerting rules pass `promtool check rules`,
-//! and every `ackbot_…` metric the rules query is there.
+//! and every `ackbot_…` metric the rules and the Grafana dashboard query is
+//! there.
 
 use std::time::Duration;
 
@@ -25,6 +26,12 @@ async fn the_operational_metrics_are_there_and_the_shipped_rules_query_only_them
         .post_alert(&json!({"title": "Disk full", "severity": "critical"}))
         .await;
     mock.wait_for(1, Duration::from_secs(10)).await;
+    let r = app
+        .api(reqwest::Method::POST, &format!("/api/v1/alerts/{id}/ack"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     // A refused callback, an unknown path.
     let r = app
         .client
@@ -64,6 +71,21 @@ async fn the_operational_metrics_are_there_and_the_shipped_rules_query_only_them
         "ackbot_http_requests_total{route=\"/api/v1/alerts\",method=\"POST\",status=\"202\"}"
     ));
     assert!(has("ackbot_outbox_rows{status=\"pending\"}"));
+    assert!(has("ackbot_alerts_accepted_total{source=\"api\"} "));
+    assert!(
+        has("ackbot_callbacks_refused_total{platform=\"dingtalk\",reason=\"missing_signature\"} 1"),
+        "{metrics}"
+    );
+    assert!(has("ackbot_ingest_commit_duration_seconds_count "));
+    assert!(has("ackbot_ingest_commit_alerts_bucket{le=\"1.0\"} "));
+    // Configured channels have their series from the start, at 0.
+    assert!(has(
+        "ackbot_rate_budget_deferrals_total{channel=\"hook\"} 0"
+    ));
+    assert!(has("ackbot_digests_total{channel=\"hook\"} 0"));
+    assert!(has(
+        "ackbot_messages_total{channel=\"hook\",outcome=\"dead\"} 0"
+    ));
     assert!(has("ackbot_outbox_oldest_pending_age_seconds "));
     assert!(has("ackbot_replay_cache_entries "));
     assert!(has("ackbot_process_cpu_seconds_total "));
@@ -72,26 +94,58 @@ async fn the_operational_metrics_are_there_and_the_shipped_rules_query_only_them
     assert!(!metrics.contains(&id), "no alert content in labels");
     crate::ci::promtool_check(&metrics);
 
+    // Every ackbot_ metric the shipped rules and dashboard query is one
+    // /metrics declares (a family, or a histogram's series).
+    let declared: std::collections::HashSet<String> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .flat_map(|n| {
+            ["", "_bucket", "_count", "_sum"]
+                .into_iter()
+                .map(move |s| format!("{n}{s}"))
+        })
+        .collect();
+    assert!(declared.contains("ackbot_messages_total"), "{declared:?}");
+    let names = regex::Regex::new(r"ackbot_[a-z_]+").unwrap();
     let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/monitoring/ackbot-rules.yml");
     let text = std::fs::read_to_string(rules).unwrap();
-    let samples: std::collections::HashSet<&str> = metrics
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split(['{', ' ']).next())
-        .collect();
-    let names = regex::Regex::new(r"ackbot_[a-z_]+").unwrap();
     let queried: Vec<&str> = text
         .lines()
         .filter(|l| l.trim_start().starts_with("expr:"))
         .flat_map(|l| names.find_iter(l).map(|m| m.as_str()))
         .collect();
-    assert!(queried.len() >= 5, "{queried:?}");
+    assert!(queried.len() >= 8, "{queried:?}");
     for name in queried {
         assert!(
-            samples.contains(name),
+            declared.contains(name),
             "the rules query {name}, which /metrics does not have"
         );
     }
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/dashboards/ackbot.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut exprs = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"].as_str().unwrap();
+            exprs += 1;
+            for name in names.find_iter(expr) {
+                assert!(
+                    declared.contains(name.as_str()),
+                    "the dashboard panel {:?} queries {}, which /metrics does not have",
+                    panel["title"],
+                    name.as_str()
+                );
+            }
+        }
+    }
+    assert!(exprs >= 15, "{exprs} queries in the dashboard");
     promtool_rules(rules);
 }
 
