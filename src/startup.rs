@@ -572,6 +572,11 @@ fn public_routes(cfg: &mut web::ServiceConfig, ingest_limit: usize) {
                     .default_service(json_405()),
             )
             .service(
+                web::resource("/overview")
+                    .get(inbound::ui::overview)
+                    .default_service(json_405()),
+            )
+            .service(
                 web::resource("/deliveries")
                     .get(inbound::ui::deliveries)
                     .default_service(json_405()),

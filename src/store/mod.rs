@@ -5,6 +5,7 @@
 
 mod ci_writer;
 mod escalations;
+mod overview;
 mod plan;
 mod postgres;
 mod rows;
@@ -17,6 +18,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
 pub use escalations::{Advance, EscalationRecord, FailedDelivery, OverrideRecord};
+pub use overview::{ChannelActivity, Noisy, OverviewRows, StateChange};
 pub use postgres::PostgresStore;
 pub use rows::OutboxRow;
 pub use sql::SqlStore;
@@ -519,6 +521,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(Vec<(&'static str, i64)>, Option<i64>), StoreError>;
     /// Failed and dead deliveries, newest first, with their alerts' titles.
     async fn failed_deliveries(&self, limit: u32) -> Result<Vec<FailedDelivery>, StoreError>;
+    /// What the console's overview draws: state changes since `since`, the
+    /// alerts seen since then that fired most, each channel's outbox.
+    async fn overview(
+        &self,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<OverviewRows, StoreError>;
     /// Pages sent through `channel` to `person` since `since`.
     async fn pages_sent(
         &self,

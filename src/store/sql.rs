@@ -990,6 +990,9 @@ where
     for<'r> super::escalations::OverrideRecord: FromRow<'r, DB::Row>,
     for<'r> super::escalations::CountRow: FromRow<'r, DB::Row>,
     for<'r> super::escalations::FailedDelivery: FromRow<'r, DB::Row>,
+    for<'r> super::overview::StateChange: FromRow<'r, DB::Row>,
+    for<'r> super::overview::Noisy: FromRow<'r, DB::Row>,
+    for<'r> super::overview::ChannelActivity: FromRow<'r, DB::Row>,
     for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
 {
     async fn ci_load(&self, key: &str) -> Result<Option<super::CiSeriesRow>, StoreError> {
@@ -1145,6 +1148,14 @@ where
         limit: u32,
     ) -> Result<Vec<super::FailedDelivery>, StoreError> {
         self.failed_list(limit).await
+    }
+
+    async fn overview(
+        &self,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<super::OverviewRows, StoreError> {
+        self.overview_rows(since, now).await
     }
 
     async fn pages_sent(

@@ -387,3 +387,103 @@ async fn a_failed_delivery_is_listed_with_the_platforms_answer_and_retried() {
     let (_, html) = get(&c, &app, "/ui/deliveries", &cookie).await;
     assert!(html.contains("Every delivery went out."), "{html}");
 }
+
+#[tokio::test]
+async fn the_overview_draws_firings_response_times_and_channel_health() {
+    use crate::mockbot::MockBot;
+    let mock = MockBot::webhook(None).await;
+    let hook = channel(&format!(
+        "name = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\nrate_per_minute = 60",
+        mock.url()
+    ));
+    let app = spawn_app_with(move |c| {
+        c.channels = vec![hook];
+        with_users(c);
+    })
+    .await;
+    let disk = app
+        .post_alert(&json!({"title": "Disk <full>", "severity": "critical", "service": "db"}))
+        .await;
+    app.post_alert(&json!({"title": "Slow page", "severity": "warning", "service": "web"}))
+        .await;
+    // Disk fires three times in all; it is acknowledged, then resolved.
+    for _ in 0..2 {
+        app.post_alert(&json!({"title": "Disk <full>", "severity": "critical", "service": "db"}))
+            .await;
+    }
+    let r = app
+        .api(reqwest::Method::POST, &format!("/api/v1/alerts/{disk}/ack"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .api(
+            reqwest::Method::POST,
+            &format!("/api/v1/alerts/{disk}/resolve"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    mock.wait_for(2, std::time::Duration::from_secs(10)).await;
+
+    let c = browser(&app);
+    let cookie = session(&app, &c, VIEWER).await;
+    let (status, html) = get(&c, &app, "/ui/overview", &cookie).await;
+    assert_eq!(status, 200);
+    // One bar for each severity that fired this hour, with its count.
+    let bars = regex::Regex::new(r#"<rect class="b-(\w+)" x="[\d.]+" y="[\d.]+" width="[\d.]+" height="([\d.]+)"><title>[^<]*UTC · (\d+) (\w+)</title>"#).unwrap();
+    let drawn: Vec<(String, String)> = bars
+        .captures_iter(&html)
+        .map(|c| (c[1].to_string(), c[3].to_string()))
+        .collect();
+    assert_eq!(
+        drawn,
+        vec![
+            ("critical".into(), "1".into()),
+            ("warning".into(), "1".into())
+        ],
+        "{html}"
+    );
+    assert!(
+        html.contains("critical 1") && html.contains("warning 1"),
+        "the legend"
+    );
+    // The noisiest first, escaped, linked.
+    let noisy = html.find("Disk &lt;full&gt;").expect("the noisiest alert");
+    assert!(noisy < html.find("Slow page").unwrap());
+    assert!(html.contains(&format!("/ui/alerts/{disk}")) && html.contains("×3"));
+    // db was acknowledged and resolved within seconds; web neither yet.
+    let db = html.find("<td>db</td>").expect("db's response times");
+    let db_row = &html[db..db + html[db..].find("</tr>").unwrap()];
+    assert_eq!(
+        db_row.matches("(n=1)").count(),
+        2,
+        "to ack, to resolve: {db_row}"
+    );
+    assert!(!html.contains("<td>web</td>"), "no samples for web");
+    // The channel: delivered just now, nothing failed, budget in use.
+    let hook = html.find("<td>hook</td>").expect("the channel");
+    let row = &html[hook..hook + html[hook..].find("</tr>").unwrap()];
+    assert!(row.contains("UTC") && row.contains("<td>0</td>"), "{row}");
+    assert!(row.contains(" % "), "a rate budget is drawn: {row}");
+
+    // A week, and Chinese.
+    let r = c
+        .get(app.url("/ui/overview?range=7d"))
+        .header("cookie", &cookie)
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("最近 7 天") && html.contains("通知渠道状态"),
+        "{html}"
+    );
+    // Not signed in: no overview.
+    let r = c.get(app.url("/ui/overview")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+}

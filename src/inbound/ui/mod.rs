@@ -11,6 +11,7 @@
 //! the audit trail like a chat command. English, or Chinese when the
 //! browser prefers it (`Accept-Language: zh…`).
 
+mod overview;
 pub mod session;
 mod strings;
 
@@ -49,6 +50,16 @@ pub struct Ui {
     key: Vec<u8>,
     secure: bool,
     limiter: Limiter,
+    /// The channels and their rate budgets' spacing, for channel health.
+    channels: arc_swap::ArcSwap<Vec<(String, Option<std::time::Duration>)>>,
+}
+
+fn channel_budgets(config: &Config) -> Vec<(String, Option<std::time::Duration>)> {
+    config
+        .channels
+        .iter()
+        .map(|c| (c.name.clone(), crate::delivery::limits::interval(c.rates())))
+        .collect()
 }
 
 impl Ui {
@@ -69,12 +80,14 @@ impl Ui {
             limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(
                 std::num::NonZeroU32::new(LOGIN_PER_MINUTE).expect("non-zero"),
             )),
+            channels: arc_swap::ArcSwap::from_pointee(channel_budgets(config)),
         }
     }
 
     pub fn reconfigure(&self, config: &Config) {
         self.users.store(Arc::new(config.ui.users.clone()));
         self.ttl.store(Arc::new(config.ui.session_ttl));
+        self.channels.store(Arc::new(channel_budgets(config)));
     }
 
     /// The signed-in user of this request, still in `[[ui.users]]` with
@@ -119,6 +132,7 @@ fn templates() -> &'static Environment<'static> {
             ("alert.html", include_str!("templates/alert.html")),
             ("silences.html", include_str!("templates/silences.html")),
             ("deliveries.html", include_str!("templates/deliveries.html")),
+            ("overview.html", include_str!("templates/overview.html")),
         ] {
             env.add_template(name, text).expect("the templates parse");
         }
@@ -948,4 +962,75 @@ pub async fn retry_channel(
             unavailable(&req)
         }
     }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct OverviewQuery {
+    range: String,
+}
+
+/// `GET /ui/overview`: alerts per hour by severity over 24 h or 7 d, the
+/// noisiest alerts, time to acknowledge and resolve per service, and each
+/// channel's health, drawn as inline SVG (no script).
+pub async fn overview(
+    req: HttpRequest,
+    inbound: web::Data<super::Inbound>,
+    store: web::Data<dyn Store>,
+    query: web::Query<OverviewQuery>,
+) -> HttpResponse {
+    let ui = &inbound.ui;
+    let Some((s, value)) = ui.session(&req) else {
+        return redirect("/ui/login");
+    };
+    let t = strings(&req);
+    let week = query.range == "7d";
+    let hours = if week { 168 } else { 24 };
+    let now = Utc::now();
+    let rows = match store
+        .overview(now - chrono::Duration::hours(hours), now)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "ui: cannot read the overview");
+            return unavailable(&req);
+        }
+    };
+    let histogram = overview::histogram(&rows.changes, now.timestamp_millis(), hours);
+    let health = overview::health(&ui.channels.load(), &rows.channels, |ms| {
+        crate::store::from_ms(ms).map(time).unwrap_or_default()
+    });
+    let most = rows.noisiest.first().map_or(1, |n| n.count.max(1)) as f64;
+    let noisiest: Vec<_> = rows
+        .noisiest
+        .iter()
+        .map(|n| {
+            context! {
+                id => &n.id, title => &n.title, severity => &n.severity,
+                service => n.service.clone().unwrap_or_default(),
+                state => &n.state, state_label => t.state(&n.state),
+                count => n.count,
+                width => (n.count as f64 / most * 100.0).round(),
+            }
+        })
+        .collect();
+    page(
+        StatusCode::OK,
+        "overview.html",
+        context! {
+            t => t,
+            user => UserView { name: &s.name, role: s.role.as_str() },
+            csrf => session::csrf(&ui.key, &value),
+            week => week,
+            width => overview::WIDTH,
+            height => overview::HEIGHT,
+            histogram => histogram,
+            cut => rows.cut,
+            noisiest => noisiest,
+            timings => overview::timings(&rows.changes),
+            health => health,
+            notice => (),
+        },
+    )
 }
