@@ -210,7 +210,11 @@ fn send(
         } else {
             ackbot::engine::NoticeKind::Firing
         },
-        items: vec![ackbot::outbound::cards::Item { alert, links }],
+        items: vec![ackbot::outbound::cards::Item {
+            alert,
+            links,
+            console: None,
+        }],
         omitted: 0,
         digest: None,
         occurrences: 1,

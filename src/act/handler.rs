@@ -130,6 +130,7 @@ pub fn feishu_card(record: &AlertRecord) -> serde_json::Value {
             items: vec![Item {
                 alert: record.clone(),
                 links: None,
+                console: None,
             }],
             omitted: 0,
             digest: None,

@@ -57,6 +57,23 @@ pub struct UiConfig {
     /// How long a sign-in lasts.
     #[serde(default = "default_session_ttl", with = "super::duration")]
     pub session_ttl: Duration,
+    /// Cards link each alert to its console page and a digest's "N more
+    /// alerts" to the console's list (when there are users and `[server]
+    /// public_url` is set); `false`: the signed list page of `[links]`.
+    #[serde(default = "yes")]
+    pub card_links: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl UiConfig {
+    /// `{public_url}/ui`, when cards should link to the console.
+    pub fn card_base(&self, public_url: Option<&str>) -> Option<String> {
+        let base = public_url?.trim_end_matches('/');
+        (self.card_links && !self.users.is_empty()).then(|| format!("{base}/ui"))
+    }
 }
 
 impl Default for UiConfig {
@@ -65,6 +82,7 @@ impl Default for UiConfig {
             users: Vec::new(),
             secret: None,
             session_ttl: default_session_ttl(),
+            card_links: true,
         }
     }
 }
@@ -143,5 +161,23 @@ mod tests {
         assert!(verify_password("correct horse", &a));
         assert!(!verify_password("correct horsf", &a));
         assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn cards_link_to_the_console_only_with_users_a_public_url_and_the_switch_on() {
+        let mut ui = UiConfig::default();
+        assert_eq!(ui.card_base(Some("https://a.example")), None, "no users");
+        ui.users.push(UiUser {
+            name: "li".into(),
+            password_hash: Secret::new(String::new()),
+            role: Role::Viewer,
+        });
+        assert_eq!(
+            ui.card_base(Some("https://a.example/")).as_deref(),
+            Some("https://a.example/ui")
+        );
+        assert_eq!(ui.card_base(None), None, "no public_url");
+        ui.card_links = false;
+        assert_eq!(ui.card_base(Some("https://a.example")), None);
     }
 }

@@ -141,6 +141,8 @@ pub struct Setup {
     /// Each rate-limited channel's spacing between sends.
     intervals: HashMap<String, Duration>,
     links: Option<LinkSigner>,
+    /// `{public_url}/ui` when cards link to the console (`[ui] card_links`).
+    console: Option<String>,
     config: DeliveryConfig,
     /// SMS and voice channels' per-number caps in 24 hours.
     caps: HashMap<String, u32>,
@@ -162,6 +164,7 @@ impl Setup {
             channels,
             intervals,
             links: LinkSigner::from_config(config),
+            console: config.ui.card_base(config.server.public_url.as_deref()),
             config: config.delivery.clone(),
             caps: config
                 .channels
@@ -558,7 +561,15 @@ impl Delivery {
                     _ => alert,
                 };
                 let links = setup.links.as_ref().map(|l| l.links(&alert.id, now));
-                Item { alert, links }
+                let console = setup
+                    .console
+                    .as_ref()
+                    .map(|base| format!("{base}/alerts/{}", alert.id));
+                Item {
+                    alert,
+                    links,
+                    console,
+                }
             })
             .collect();
         if items.is_empty() {
@@ -572,7 +583,10 @@ impl Delivery {
             items,
             digest: planned.digest.then(|| Digest {
                 detailed: DIGEST_DETAILED,
-                more_url: setup.links.as_ref().map(|l| l.list_url(now)),
+                more_url: match &setup.console {
+                    Some(base) => Some(format!("{base}/alerts?state=firing")),
+                    None => setup.links.as_ref().map(|l| l.list_url(now)),
+                },
             }),
             occurrences: planned
                 .rows

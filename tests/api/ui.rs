@@ -487,3 +487,52 @@ async fn the_overview_draws_firings_response_times_and_channel_health() {
     let r = c.get(app.url("/ui/overview")).send().await.unwrap();
     assert_eq!(r.status(), 303);
 }
+
+#[tokio::test]
+async fn cards_link_to_the_console_and_a_digests_see_all_to_its_list() {
+    use crate::mockbot::MockBot;
+    let mock = MockBot::dingtalk_bot("SECconsole-secret").await;
+    let dd = channel(&format!(
+        "name = \"dd\"\ntype = \"dingtalk_bot\"\nurl = \"{}\"\nsecret = \"SECconsole-secret\"",
+        mock.url()
+    ));
+    let app = spawn_app_with(move |c| {
+        c.channels = vec![dd];
+        c.server.public_url = Some("https://ackbot.example.com/".into());
+        with_users(c);
+    })
+    .await;
+    let storm: Vec<serde_json::Value> = (0..1500)
+        .map(|i| json!({"title": format!("storm {i}"), "severity": "warning"}))
+        .collect();
+    assert_eq!(app.post_alerts(&json!(storm)).await.status(), 202);
+    let digest = mock.wait_for(1, std::time::Duration::from_secs(10)).await[0]
+        .body
+        .to_string();
+    assert!(
+        digest.contains("[see all](https://ackbot.example.com/ui/alerts?state=firing)"),
+        "{}",
+        &digest[digest.len().saturating_sub(800)..]
+    );
+    let id = app
+        .post_alert(&json!({"title": "Payment DB unreachable", "severity": "critical"}))
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let card = loop {
+        if let Some(r) = mock
+            .received()
+            .into_iter()
+            .find(|r| r.body.to_string().contains("Payment DB unreachable"))
+        {
+            break r.body.to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "no critical card");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(
+        card.contains(&format!(
+            "[Details](https://ackbot.example.com/ui/alerts/{id})"
+        )),
+        "{card}"
+    );
+}

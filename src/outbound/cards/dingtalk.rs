@@ -165,7 +165,7 @@ fn single(item: &Item, b: &Budget, md: &mut String) {
     }
 
     if b.links {
-        let links: Vec<String> = text::annotation_links(a)
+        let links: Vec<String> = text::item_links(item)
             .into_iter()
             .map(|(label, url)| format!("[{label}]({url})"))
             .collect();
@@ -200,7 +200,11 @@ fn group(msg: &Message, b: &Budget, md: &mut String) {
     }
     for item in &shown[detailed..] {
         let (tag, title, rest) = text::compact(&item.alert);
-        let mut line = format!("- {} **{}**", inline(&tag, 16), inline(&title, b.field));
+        let mut line = format!(
+            "- {} **{}**",
+            inline(&tag, text::TAG_MAX),
+            inline(&title, b.field)
+        );
         for part in rest {
             line.push_str(" · ");
             line.push_str(&inline(&part, b.field));
@@ -387,5 +391,20 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Escalates to Li Lei by SMS"), "{text}");
+    }
+
+    #[test]
+    fn a_digest_lists_the_rest_in_lines_with_their_whole_severity_and_links_to_all() {
+        let m = digest(12);
+        let out = message(&m).to_string();
+        for i in 0..12 {
+            assert!(out.contains(&format!("Queue {i} slow")), "{out}");
+        }
+        assert!(!out.contains(text::TRUNCATED), "nothing is cut: {out}");
+        assert!(out.matches("WARNING").count() >= 9, "{out}");
+        assert!(
+            out.contains("https://ackbot.example.com/ui/alerts?state=firing"),
+            "{out}"
+        );
     }
 }

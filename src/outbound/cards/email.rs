@@ -128,7 +128,7 @@ fn single(msg: &Message, item: &Item, t: &mut Plain, html: &mut Html) {
         t.0.push_str("\n\n");
     }
 
-    let links = text::annotation_links(a);
+    let links = text::item_links(item);
     if !links.is_empty() {
         let html_links: Vec<String> = links
             .iter()

@@ -160,7 +160,7 @@ fn single(msg: &Message, item: &Item, callbacks: bool, b: &Budget, out: &mut Vec
     }
 
     if b.links {
-        let links = text::annotation_links(a);
+        let links = text::item_links(item);
         if !links.is_empty() {
             let md: Vec<String> = links
                 .iter()
@@ -198,7 +198,11 @@ fn group(msg: &Message, callbacks: bool, b: &Budget, out: &mut Vec<Value>) {
         .iter()
         .map(|item| {
             let (tag, title, rest) = text::compact(&item.alert);
-            let mut line = format!("{} **{}**", inline(&tag, 16), inline(&title, b.field));
+            let mut line = format!(
+                "{} **{}**",
+                inline(&tag, text::TAG_MAX),
+                inline(&title, b.field)
+            );
             for part in rest {
                 line.push_str(" · ");
                 line.push_str(&inline(&part, b.field));
@@ -519,5 +523,20 @@ mod tests {
         let first = v["body"]["elements"][0]["content"].as_str().unwrap();
         assert_eq!(first, "<at id=ou_7d8a6e6df7621556ce0d21922b676706></at>");
         assert!(!v.to_string().contains("id=all"), "{v}");
+    }
+
+    #[test]
+    fn a_digest_lists_the_rest_in_lines_with_their_whole_severity_and_links_to_all() {
+        let m = digest(12);
+        let out = card(&m, false).to_string();
+        for i in 0..12 {
+            assert!(out.contains(&format!("Queue {i} slow")), "{out}");
+        }
+        assert!(!out.contains(text::TRUNCATED), "nothing is cut: {out}");
+        assert!(out.matches("WARNING").count() >= 9, "{out}");
+        assert!(
+            out.contains("https://ackbot.example.com/ui/alerts?state=firing"),
+            "{out}"
+        );
     }
 }

@@ -76,6 +76,9 @@ pub struct Item {
     /// Signed action links; `None` when `[links]` or `server.public_url` is not
     /// configured (then link-button platforms show no buttons).
     pub links: Option<ActionLinks>,
+    /// The alert's page in the web console, when cards link to it
+    /// (`[ui] card_links`).
+    pub console: Option<String>,
 }
 
 /// What makes a message a digest: everything that was due when a channel's

@@ -134,7 +134,7 @@ fn single(msg: &Message, item: &Item, tone: Tone, blocks: &mut Vec<Value>) {
         blocks.push(section(format!("```\n{body}\n```")));
     }
 
-    let links: Vec<String> = text::annotation_links(a)
+    let links: Vec<String> = text::item_links(item)
         .into_iter()
         .map(|(label, url)| format!("<{}|{label}>", text::escape(&url, text::slack_inline)))
         .collect();
@@ -164,7 +164,7 @@ fn group(msg: &Message, tone: Tone, blocks: &mut Vec<Value>) {
     if msg.digest.is_some() {
         for item in &msg.items[detailed..] {
             let (tag, title, rest) = text::compact(&item.alert);
-            let mut line = format!("{} *{}*", inline(&tag, 16), inline(&title, 300));
+            let mut line = format!("{} *{}*", inline(&tag, text::TAG_MAX), inline(&title, 300));
             for part in rest {
                 line.push_str(" · ");
                 line.push_str(&inline(&part, 200));
@@ -447,5 +447,20 @@ mod tests {
     fn empty_message_does_not_panic() {
         let v = message(&compose(NoticeKind::Firing, vec![]));
         assert_limits(&v);
+    }
+
+    #[test]
+    fn a_digest_lists_the_rest_in_lines_with_their_whole_severity_and_links_to_all() {
+        let m = digest(12);
+        let out = message(&m).to_string();
+        for i in 0..12 {
+            assert!(out.contains(&format!("Queue {i} slow")), "{out}");
+        }
+        assert!(!out.contains(text::TRUNCATED), "nothing is cut: {out}");
+        assert!(out.matches("WARNING").count() >= 9, "{out}");
+        assert!(
+            out.contains("https://ackbot.example.com/ui/alerts?state=firing"),
+            "{out}"
+        );
     }
 }

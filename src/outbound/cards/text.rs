@@ -469,6 +469,11 @@ pub fn more_url(msg: &Message) -> Option<String> {
         .and_then(safe_url)
 }
 
+/// Room for a [`compact`] line's `[SEVERITY]` tag after escaping: the
+/// markdown renderers escape its brackets (`&#91;CRITICAL&#93;`, 18
+/// characters), which a limit of the raw tag's size cut to `&#91;W…`.
+pub const TAG_MAX: usize = 32;
+
 /// One alert of a digest in one line (raw, unescaped): `[SEVERITY]`, the
 /// title, then the service, the state unless firing, and the short id.
 pub fn compact(a: &AlertRecord) -> (String, String, Vec<String>) {
@@ -554,6 +559,16 @@ pub fn annotation_links(a: &AlertRecord) -> Vec<(&'static str, String)> {
         {
             out.push((label, url));
         }
+    }
+    out
+}
+
+/// The links a card shows for an item: its annotations' (runbook,
+/// dashboard, …), then its console page.
+pub fn item_links(item: &Item) -> Vec<(&'static str, String)> {
+    let mut out = annotation_links(&item.alert);
+    if let Some(url) = item.console.as_deref().and_then(safe_url) {
+        out.push(("Details", url));
     }
     out
 }
@@ -764,7 +779,11 @@ pub(crate) mod fixtures {
 
     pub fn item(alert: AlertRecord, linked: bool) -> Item {
         let links = linked.then(|| links(&alert.id));
-        Item { alert, links }
+        Item {
+            alert,
+            links,
+            console: None,
+        }
     }
 
     pub fn compose(kind: NoticeKind, items: Vec<Item>) -> Message {
@@ -854,6 +873,30 @@ pub(crate) mod fixtures {
             .collect();
         let mut m = compose(NoticeKind::Firing, items);
         m.omitted = 5;
+        m
+    }
+
+    /// A digest of `n` warnings, the first three detailed, with its "see
+    /// all" link.
+    pub fn digest(n: usize) -> Message {
+        let items = (0..n)
+            .map(|i| {
+                item(
+                    alert(
+                        &format!("D-{i}"),
+                        &format!("Queue {i} slow"),
+                        Severity::Warning,
+                    ),
+                    true,
+                )
+            })
+            .collect();
+        let mut m = compose(NoticeKind::Firing, items);
+        m.omitted = 40;
+        m.digest = Some(super::super::Digest {
+            detailed: 3,
+            more_url: Some("https://ackbot.example.com/ui/alerts?state=firing".into()),
+        });
         m
     }
 

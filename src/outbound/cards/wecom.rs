@@ -143,7 +143,7 @@ fn single(item: &Item, b: &Budget, colour: &str, md: &mut String) {
         md.push('\n');
     }
     if b.links {
-        let links: Vec<String> = text::annotation_links(a)
+        let links: Vec<String> = text::item_links(item)
             .into_iter()
             .map(|(label, url)| format!("[{label}]({url})"))
             .collect();
@@ -188,7 +188,11 @@ fn group(msg: &Message, b: &Budget, md: &mut String) {
     }
     for item in &shown[detailed..] {
         let (tag, title, rest) = text::compact(&item.alert);
-        let mut line = format!("{} **{}**", inline(&tag, 16), inline(&title, b.field));
+        let mut line = format!(
+            "{} **{}**",
+            inline(&tag, text::TAG_MAX),
+            inline(&title, b.field)
+        );
         for part in rest {
             line.push_str(" · ");
             line.push_str(&inline(&part, b.field));
@@ -209,7 +213,7 @@ fn card(msg: &Message, item: &Item, links: &ActionLinks, b: &Budget) -> Value {
     let a = &item.alert;
     let plain = |s: &str| text::plain(s, b.field);
     let annotation_links = if b.links {
-        text::annotation_links(a)
+        text::item_links(item)
     } else {
         Vec::new()
     };
@@ -495,5 +499,20 @@ mod tests {
         let md = v["markdown"]["content"].as_str().unwrap();
         assert!(md.contains("<@LiLei>"), "{md}");
         assert!(!md.contains("@all"), "{md}");
+    }
+
+    #[test]
+    fn a_digest_lists_the_rest_in_lines_with_their_whole_severity_and_links_to_all() {
+        let m = digest(12);
+        let out = message(&m).to_string();
+        for i in 0..12 {
+            assert!(out.contains(&format!("Queue {i} slow")), "{out}");
+        }
+        assert!(!out.contains(text::TRUNCATED), "nothing is cut: {out}");
+        assert!(out.matches("WARNING").count() >= 9, "{out}");
+        assert!(
+            out.contains("https://ackbot.example.com/ui/alerts?state=firing"),
+            "{out}"
+        );
     }
 }
