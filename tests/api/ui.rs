@@ -161,6 +161,17 @@ async fn an_operator_signs_in_sees_the_alert_escaped_and_acknowledges_it() {
     assert!(html.contains(&format!("/ui/alerts/{id}")));
     let (_, none) = get(&c, &app, "/ui/alerts?severity=info", &cookie).await;
     assert!(!none.contains(&id), "filtered out");
+    let (_, api) = get(&c, &app, "/ui/alerts?source=api", &cookie).await;
+    assert!(api.contains(&id), "posted to the API: {api}");
+    let (_, sentry) = get(&c, &app, "/ui/alerts?source=sentry", &cookie).await;
+    assert!(
+        !sentry.contains(&format!("/ui/alerts/{id}")),
+        "not from Sentry"
+    );
+    assert!(
+        sentry.contains(r#"<option value="sentry" selected>"#),
+        "{sentry}"
+    );
 
     let (status, html) = get(&c, &app, &format!("/ui/alerts/{id}"), &cookie).await;
     assert_eq!(status, 200);

@@ -81,7 +81,8 @@ try {
   check(button === 'Acknowledge', 'one button: Acknowledge', button);
   const prefilled = await page.$eval('#name', (e) => e.value);
   check(prefilled === '', 'the name field is empty on a first visit', prefilled);
-  const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  // Not innerWidth: a mobile layout viewport widens to fit what overflows.
+  const fits = await page.evaluate(() => document.documentElement.scrollWidth <= 375);
   check(fits, 'fits a 375 px phone screen without sideways scrolling');
   check(
     requested.every((u) => u.startsWith(new URL(url).origin)),

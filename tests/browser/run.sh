@@ -45,6 +45,7 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   fi
+  [ -z "${refuser:-}" ] || kill "$refuser" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -54,6 +55,20 @@ api_token="$(openssl rand -hex 16)"
 ui_user="li.lei"
 ui_password="$(openssl rand -hex 12)"
 ui_hash="$(printf '%s\n' "$ui_password" | "$bin" hash-password)"
+viewer="han"
+viewer_password="$(openssl rand -hex 12)"
+viewer_hash="$(printf '%s\n' "$viewer_password" | "$bin" hash-password)"
+
+# A platform that refuses every message (HTTP 400 with its reason), so the
+# console has a failed delivery to show and retry.
+refuser_port=$((20000 + RANDOM % 40000))
+node -e '
+  require("http").createServer((q, s) => {
+    q.resume();
+    q.on("end", () => { s.writeHead(400, {"content-type": "application/json"}); s.end("{\"error\":\"robot disabled by admin\"}"); });
+  }).listen(+process.argv[1], "127.0.0.1");
+' "$refuser_port" &
+refuser=$!
 
 # A free port: one nobody answers on; if ackbot still cannot bind it (a race),
 # try another.
@@ -61,6 +76,7 @@ for attempt in 1 2 3 4 5; do
   port=$((20000 + RANDOM % 40000))
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
   base="https://127.0.0.1:$port"
+  [ "$port" != "$refuser_port" ] || continue
   cat >"$work/ackbot.toml" <<EOF
 [server]
 listen = "127.0.0.1:$port"
@@ -82,6 +98,16 @@ ttl = "10m"
 name = "$ui_user"
 password_hash = "$ui_hash"
 role = "operator"
+
+[[ui.users]]
+name = "$viewer"
+password_hash = "$viewer_hash"
+role = "viewer"
+
+[[channels]]
+name = "refuser"
+type = "webhook"
+url = "http://127.0.0.1:$refuser_port/hook"
 EOF
   RUST_LOG=info "$bin" serve --config "$work/ackbot.toml" >"$work/server.log" 2>&1 &
   pid=$!
@@ -150,14 +176,17 @@ cid="$(api -H 'Content-Type: application/json' -d "$alert" "$base/api/v1/alerts"
 # Only this one firing: the first was acknowledged above.
 echo "Chromium opens the web console at $base/ui:"
 BASE_URL="$base" ALERT_TITLE="$console_title" UI_USER="$ui_user" UI_PASSWORD="$ui_password" \
+  UI_VIEWER="$viewer" UI_VIEWER_PASSWORD="$viewer_password" \
   CHROMIUM="$chromium" CERT_SPKI="$spki" SCREENSHOT_DIR="${SCREENSHOT_DIR:-}" \
   timeout 120 node "$here/console.mjs" || {
   echo "--- ackbot log ---" >&2
   tail -n 40 "$work/server.log" >&2
   fail "the console flow failed"
 }
-last="$(api "$base/api/v1/alerts/$cid/events" | json 'const e=v.events.at(-1);`${e.kind}|${e.actor}|${e.via}`')"
-[ "$last" = "acknowledged|$ui_user|ui" ] || fail "API audit trail after the console, last entry: $last"
-echo "  ok   API: acknowledged by $ui_user via ui"
+trail="$(api "$base/api/v1/alerts/$cid/events" | json 'v.events.map(e=>`${e.kind}|${e.actor}|${e.via}`).join("\n")')"
+grep -qxF "acknowledged|$ui_user|ui" <<<"$trail" || fail "API audit trail after the console has no ui acknowledgement: $trail"
+grep -qE "^delivery [0-9]+ to refuser retried\|$ui_user\|ui$" <<<"$trail" || fail "API audit trail has no ui retry: $trail"
+[ "$(grep -c '|ui$' <<<"$trail")" = 2 ] || fail "API audit trail: the forged and the viewer's forms changed something: $trail"
+echo "  ok   API: acknowledged and its delivery retried by $ui_user via ui, nothing else"
 ! grep -qF "$ui_password" "$work/server.log" || fail "the password appears in the server log"
 echo "browser test passed in $((SECONDS - started)) s"

@@ -365,11 +365,23 @@ impl AlertRow {
     }
 }
 
+/// Where an alert came from, as the console filters by it: its `source`
+/// label (sentry, logs, ci, check), `heartbeat` for a heartbeat's, else
+/// `api` (the alert API and its Alertmanager and Grafana webhooks).
+fn source_of(a: &AlertRecord) -> &str {
+    match a.labels.get("source") {
+        Some(s) => s,
+        None if a.labels.get("heartbeat").is_some() => "heartbeat",
+        None => "api",
+    }
+}
+
 #[derive(Deserialize, Serialize, Default)]
 #[serde(default)]
 pub struct Filters {
     state: String,
     severity: String,
+    source: String,
     service: String,
     label: String,
     q: String,
@@ -380,6 +392,7 @@ impl Filters {
     fn keeps(&self, a: &AlertRecord) -> bool {
         let q = self.q.to_lowercase();
         (self.severity.is_empty() || a.severity.as_str() == self.severity)
+            && (self.source.is_empty() || source_of(a) == self.source)
             && (self.service.is_empty() || a.service.as_deref() == Some(self.service.as_str()))
             && (self.label.is_empty()
                 || self.label.split_once('=').is_some_and(|(k, v)| {
@@ -396,9 +409,10 @@ impl Filters {
             percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
         };
         format!(
-            "/ui/alerts?state={}&severity={}&service={}&label={}&q={}&page={page}",
+            "/ui/alerts?state={}&severity={}&source={}&service={}&label={}&q={}&page={page}",
             e(&self.state),
             e(&self.severity),
+            e(&self.source),
             e(&self.service),
             e(&self.label),
             e(&self.q)
@@ -430,6 +444,13 @@ pub async fn alerts(
         }
     };
     let kept: Vec<&AlertRecord> = all.iter().filter(|a| filters.keeps(a)).collect();
+    let mut sources: Vec<&str> = all.iter().map(source_of).collect();
+    sources.push("api");
+    if !filters.source.is_empty() {
+        sources.push(&filters.source);
+    }
+    sources.sort_unstable();
+    sources.dedup();
     let start = filters.page.saturating_mul(PAGE).min(kept.len());
     let end = (start + PAGE).min(kept.len());
     let rows: Vec<AlertRow> = kept[start..end]
@@ -448,6 +469,7 @@ pub async fn alerts(
             filters => &*filters,
             states => t.state_options(),
             severities => t.severity_options(),
+            sources => sources,
             shown => end - start,
             total => kept.len(),
             next_page => next_page,
@@ -571,6 +593,7 @@ pub async fn alert(
                 id => &a.id, title => &a.title, content => &a.content,
                 state => a.state, state_label => t.state(a.state),
                 severity => a.severity.as_str(),
+                source => source_of(&a),
                 service => a.service.clone().unwrap_or_default(),
                 count => a.count,
                 first_seen => time(a.first_seen), last_seen => time(a.last_seen),

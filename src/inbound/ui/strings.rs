@@ -80,6 +80,8 @@ pub struct Strings {
     pub per_hour: &'static str,
     pub never: &'static str,
     pub no_data: &'static str,
+    pub source: &'static str,
+    pub any_source: &'static str,
 }
 
 pub static EN: Strings = Strings {
@@ -158,6 +160,8 @@ pub static EN: Strings = Strings {
     per_hour: "sent in the last hour",
     never: "never",
     no_data: "Nothing in this window.",
+    source: "Source",
+    any_source: "Any source",
 };
 
 pub static ZH: Strings = Strings {
@@ -236,6 +240,8 @@ pub static ZH: Strings = Strings {
     per_hour: "条/小时",
     never: "从未",
     no_data: "该时段没有数据。",
+    source: "来源",
+    any_source: "全部来源",
 };
 
 #[derive(Serialize)]
