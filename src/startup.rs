@@ -497,6 +497,11 @@ fn public_routes(cfg: &mut web::ServiceConfig, ingest_limit: usize) {
             .default_service(json_405()),
     )
     .service(
+        web::resource("/favicon.ico")
+            .get(health::favicon)
+            .default_service(json_405()),
+    )
+    .service(
         web::resource("/-/reload")
             .post(inbound::reload::reload)
             .default_service(json_405()),

@@ -173,6 +173,14 @@ pub async fn metrics(req: actix_web::HttpRequest) -> HttpResponse {
     }
 }
 
+/// `GET /favicon.ico`: nothing (204), so the browsers opening the console
+/// and the link pages do not log a failed request for each page.
+pub async fn favicon() -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "max-age=86400"))
+        .finish()
+}
+
 /// JSON 404 for unknown paths.
 pub async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
     HttpResponse::NotFound().json(json!({

@@ -111,6 +111,9 @@ try {
   });
   page.on('pageerror', (e) => problems.push(String(e)));
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${new URL(r.url()).pathname}`);
+  });
   const requested = [];
   page.on('request', (r) => requested.push(r.url()));
 
@@ -151,6 +154,8 @@ try {
   check(notice === 'Done.', 'the action says Done.', notice);
   const state = await page.$eval('h1 .state', (e) => e.textContent);
   check(state === 'acknowledged', 'the alert shows acknowledged', state);
+  const alertFits = await page.evaluate(() => document.documentElement.scrollWidth <= 375);
+  check(alertFits, 'the alert page, with the platform\'s answer, fits a 375 px phone screen');
   if (shots) await page.screenshot({ path: `${shots}/console-alert-phone.png`, fullPage: true });
   const alertPath = new URL(page.url()).pathname;
 
@@ -222,7 +227,7 @@ try {
   check(requested.every((u) => u.startsWith(new URL(base).origin)), 'loads nothing from elsewhere', requested.join(' '));
   // The refusals provoked on purpose above are logged by Chromium as
   // failed resources; nothing else may be.
-  const unexpected = problems.filter((p) => !p.includes('status of 403'));
+  const unexpected = problems.filter((p) => !p.includes('status of 403') && !p.startsWith('HTTP 403 '));
   check(unexpected.length === 0, 'no console errors, CSP violations or failed requests', unexpected.join(' | '));
   console.log(`console: ${checks} checks passed`);
 } finally {
