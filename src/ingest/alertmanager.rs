@@ -90,6 +90,39 @@ struct WireAlert {
     dashboard_url: Option<String>,
     #[serde(default, rename = "panelURL")]
     panel_url: Option<String>,
+    /// Grafana: the query results that fired it, `{"B": 44.2, "C": 1}`.
+    #[serde(default)]
+    values: Option<serde_json::Value>,
+    /// Grafana: the same as text, `[ var='B' labels={…} value=44.2 ], …`.
+    #[serde(default, rename = "valueString")]
+    value_string: Option<String>,
+    /// Grafana: a rendered image of the panel (with image rendering set up).
+    #[serde(default, rename = "imageURL")]
+    image_url: Option<String>,
+}
+
+/// Grafana's `values` as one line: `B=44.2394, C=1`, names in order.
+fn values_line(values: &serde_json::Value) -> Option<String> {
+    let map = values.as_object().filter(|m| !m.is_empty())?;
+    let mut parts: Vec<String> = map
+        .iter()
+        .map(|(k, v)| {
+            let v = match v.as_f64() {
+                Some(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", n as i64),
+                Some(n) => {
+                    let s = format!("{n:.4}");
+                    s.trim_end_matches('0').trim_end_matches('.').to_string()
+                }
+                None => match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+            };
+            format!("{k}={v}")
+        })
+        .collect();
+    parts.sort();
+    Some(parts.join(", "))
 }
 
 /// Which sender the payload came from: Alertmanager insists on version 4,
@@ -168,6 +201,9 @@ fn repair(alert: WireAlert) -> NewAlert {
         ("silence_url", alert.silence_url),
         ("dashboard_url", alert.dashboard_url),
         ("panel_url", alert.panel_url),
+        ("image_url", alert.image_url),
+        ("value_string", alert.value_string),
+        ("values", alert.values.as_ref().and_then(values_line)),
     ] {
         if let Some(link) = non_empty(link) {
             annotations.entry(name.to_string()).or_insert(link);
@@ -191,7 +227,14 @@ fn repair(alert: WireAlert) -> NewAlert {
         annotations,
         MAX_ANNOTATION_LEN,
         MAX_LABELS - 1,
-        &["summary", "description", "runbook_url", "generator_url"],
+        &[
+            "summary",
+            "description",
+            "runbook_url",
+            "generator_url",
+            "values",
+            "image_url",
+        ],
     );
     if let Some(n) = repairs.describe("annotations") {
         notes.push(n);
@@ -350,6 +393,35 @@ mod tests {
     }
 
     #[test]
+    fn grafana_values_value_string_and_image_url_become_annotations() {
+        let body = json!({"version": "1", "alerts": [{
+            "labels": {"alertname": "CPU"},
+            "values": {"C": 0.5, "A": 12, "B": "NaN"},
+            "valueString": "[ var='A' labels={} value=12 ]",
+            "imageURL": "https://grafana.example.com/render/panel.png",
+        }, {
+            "labels": {"alertname": "Odd"},
+            "values": [1, 2],
+        }]});
+        let alerts = run(body, Flavor::Grafana).unwrap();
+        let a = &alerts[0].annotations;
+        assert_eq!(a.get("values"), Some("A=12, B=NaN, C=0.5"));
+        assert_eq!(
+            a.get("value_string"),
+            Some("[ var='A' labels={} value=12 ]")
+        );
+        assert_eq!(
+            a.get("image_url"),
+            Some("https://grafana.example.com/render/panel.png")
+        );
+        assert_eq!(
+            alerts[1].annotations.get("values"),
+            None,
+            "not an object: ignored"
+        );
+    }
+
+    #[test]
     fn grafana_payload_with_links_and_version_1() {
         let alerts = run(fixture("grafana-firing.json"), Flavor::Grafana).unwrap();
         assert_eq!(alerts.len(), 2);
@@ -366,6 +438,8 @@ mod tests {
             alerts[0].annotations.get("runbook_url"),
             Some("https://myrunbook.com/runbook/1234")
         );
+        // What the rule's queries gave, as one line.
+        assert_eq!(alerts[0].annotations.get("values"), Some("B=44.2394, C=1"));
         // The same payload is not an Alertmanager v4 payload.
         assert_eq!(
             run(fixture("grafana-firing.json"), Flavor::Alertmanager)

@@ -388,6 +388,11 @@ impl<'a> Plan<'a> {
                     row.request_id.clone_from(&alert.request_id);
                 }
                 row.state = to.as_str().to_string();
+                if from == AlertState::Resolved && to == AlertState::Firing {
+                    // A new firing: its start is the sender's, or now (the
+                    // resolved card says how long this firing lasted).
+                    row.starts_at = Some(alert.starts_at.map_or(now, |t| t.timestamp_millis()));
+                }
                 row.resolved_at = match to {
                     AlertState::Resolved => row.resolved_at.or(Some(now)),
                     _ => None,

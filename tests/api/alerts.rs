@@ -393,3 +393,26 @@ async fn every_400_is_json_naming_the_field_and_wrong_methods_are_405() {
         assert_error(res, 405, "method_not_allowed").await;
     }
 }
+
+#[tokio::test]
+async fn firing_again_after_a_resolution_starts_a_new_firing() {
+    let app = spawn_app().await;
+    let firing = json!({"title": "flap", "fingerprint": "flap-start"});
+    let id = app.post_alert(&firing).await;
+    let path = format!("/api/v1/alerts/{id}");
+    assert!(
+        app.get_json(&path).await["starts_at"].is_null(),
+        "none given"
+    );
+    app.post_alert(&json!({"title": "flap", "fingerprint": "flap-start", "status": "resolved"}))
+        .await;
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    app.post_alert(&firing).await;
+    let a = app.get_json(&path).await;
+    assert_eq!(a["state"], "firing");
+    let starts: chrono::DateTime<chrono::Utc> = a["starts_at"].as_str().unwrap().parse().unwrap();
+    assert!(
+        starts >= before,
+        "this firing's start, not the first one's: {a}"
+    );
+}

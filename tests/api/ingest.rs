@@ -228,3 +228,49 @@ async fn a_body_that_is_not_alertmanager_json_is_still_refused_with_the_field() 
     let body = assert_error(res, 400, "invalid").await;
     assert_eq!(body["field"], "body");
 }
+
+#[tokio::test]
+async fn a_grafana_alert_shows_its_values_and_panel_and_its_resolution_says_how_long_it_fired() {
+    use crate::mockbot::MockBot;
+    let mock = MockBot::dingtalk_bot("SECgrafana-secret").await;
+    let dd = channel(&format!(
+        "name = \"dd\"\ntype = \"dingtalk_bot\"\nurl = \"{}\"\nsecret = \"SECgrafana-secret\"\nrate_per_minute = 0",
+        mock.url()
+    ));
+    let app = spawn_app_with(move |c| {
+        c.channels = vec![dd];
+        c.validate().unwrap();
+    })
+    .await;
+    let alert = |status: &str| {
+        json!({"receiver": "ackbot", "status": status, "orgId": 1, "version": "1", "alerts": [{
+            "status": status,
+            "labels": {"alertname": "High CPU", "severity": "critical", "instance": "web-1"},
+            "annotations": {"summary": "CPU over 90 %", "runbook_url": "https://runbooks.example.com/cpu"},
+            "startsAt": (chrono::Utc::now() - chrono::Duration::minutes(42)).to_rfc3339(),
+            "fingerprint": "6a1b2c3d4e5f6071",
+            "values": {"B": 93.51234, "C": 1},
+            "valueString": "[ var='B' labels={instance=web-1} value=93.51234 ]",
+            "imageURL": "https://grafana.example.com/render/d-solo/cpu.png"
+        }]})
+    };
+    let post = |body: Value| {
+        app.api(reqwest::Method::POST, "/api/v1/grafana")
+            .json(&body)
+            .send()
+    };
+    assert_eq!(post(alert("firing")).await.unwrap().status(), 202);
+    let firing = mock.wait_for(1, std::time::Duration::from_secs(10)).await[0]
+        .body
+        .to_string();
+    assert!(firing.contains("B=93.5123, C=1"), "{firing}");
+    assert!(
+        firing.contains("![panel](https://grafana.example.com/render/d-solo/cpu.png)"),
+        "{firing}"
+    );
+    assert_eq!(post(alert("resolved")).await.unwrap().status(), 202);
+    let resolved = mock.wait_for(2, std::time::Duration::from_secs(10)).await[1]
+        .body
+        .to_string();
+    assert!(resolved.contains("Resolved after 42m"), "{resolved}");
+}

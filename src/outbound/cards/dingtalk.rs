@@ -136,12 +136,14 @@ fn inline(s: &str, max: usize) -> String {
 
 fn single(item: &Item, b: &Budget, md: &mut String) {
     let a = &item.alert;
-    let facts: Vec<String> = text::facts(a)
-        .into_iter()
-        .map(|(name, value)| format!("**{name}:** {}", inline(&value, b.field)))
-        .collect();
-    md.push_str(&facts.join("  \n"));
-    md.push_str("\n\n");
+    if b.facts {
+        let facts: Vec<String> = text::facts(a)
+            .into_iter()
+            .map(|(name, value)| format!("**{name}:** {}", inline(&value, b.field)))
+            .collect();
+        md.push_str(&facts.join("  \n"));
+        md.push_str("\n\n");
+    }
 
     if !a.labels.is_empty() && b.labels > 0 {
         md.push_str("**Labels**\n\n");
@@ -173,6 +175,10 @@ fn single(item: &Item, b: &Budget, md: &mut String) {
             md.push_str(&links.join(" · "));
             md.push_str("\n\n");
         }
+        // DingTalk markdown shows an image from its URL (`![](img)`, dingtalk.md).
+        if let Some(url) = text::image_url(a) {
+            md.push_str(&format!("![panel]({url})\n\n"));
+        }
     }
 }
 
@@ -184,6 +190,13 @@ fn group(msg: &Message, b: &Budget, md: &mut String) {
         let a = &item.alert;
         let mut parts = vec![format!("**{}**", inline(&a.title, b.field))];
         parts.extend(text::brief(a).iter().map(|s| inline(s, b.field)));
+        if b.links {
+            parts.extend(
+                text::item_links(item)
+                    .into_iter()
+                    .map(|(label, url)| format!("[{label}]({url})")),
+            );
+        }
         if let Some(links) = text::action_links(msg, item) {
             parts.extend(Action::ALL.into_iter().filter_map(|action| {
                 let url = text::safe_url(links.get(action))?;
@@ -402,8 +415,34 @@ mod tests {
         }
         assert!(!out.contains(text::TRUNCATED), "nothing is cut: {out}");
         assert!(out.matches("WARNING").count() >= 9, "{out}");
+        // The detailed ones carry their runbook and dashboard links.
+        assert_eq!(out.matches("runbooks.example.com/db").count(), 3, "{out}");
         assert!(
             out.contains("https://ackbot.example.com/ui/alerts?state=firing"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_follow_up_after_an_ack_is_short_and_offers_nothing_already_done() {
+        let m = acked_follow_up();
+        let out = message(&m).to_string();
+        assert!(out.contains("Acknowledged by Li Lei"), "{out}");
+        assert!(out.contains("Payment DB unreachable"), "{out}");
+        assert!(!out.contains("/a/ack-"), "no buttons: {out}");
+        assert!(!out.contains("Connection refused"), "no content: {out}");
+        assert!(!out.contains("runbooks.example.com"), "no links: {out}");
+        assert!(!out.contains("team"), "no labels: {out}");
+        assert!(out.len() < 1_200, "{} bytes: {out}", out.len());
+    }
+
+    #[test]
+    fn grafana_values_and_the_panel_image_are_on_the_card() {
+        let m = grafana();
+        let out = message(&m).to_string();
+        assert!(out.contains("A=12, C=0.5"), "{out}");
+        assert!(
+            out.contains("![panel](https://grafana.example.com/render/panel.png)"),
             "{out}"
         );
     }

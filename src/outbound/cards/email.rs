@@ -94,6 +94,10 @@ fn p(s: &str) -> String {
 }
 
 fn single(msg: &Message, item: &Item, t: &mut Plain, html: &mut Html) {
+    if text::follow_up(msg) {
+        // A follow-up: the subject and the notice say it all.
+        return;
+    }
     let a = &item.alert;
     html.0.push_str("<table>\n");
     for (name, value) in text::facts(a) {
@@ -141,6 +145,12 @@ fn single(msg: &Message, item: &Item, t: &mut Plain, html: &mut Html) {
         }
         t.0.push('\n');
     }
+    if let Some(url) = text::image_url(a) {
+        html.0.push_str(&format!(
+            "<p><img src=\"{}\" alt=\"panel\" style=\"max-width:100%\"></p>\n",
+            h(&url)
+        ));
+    }
 
     actions(msg, item, t, html);
 }
@@ -163,6 +173,12 @@ fn group(msg: &Message, t: &mut Plain, html: &mut Html) {
         let brief = text::brief(a);
         let html_brief: Vec<String> = brief.iter().map(|s| h(s)).collect();
         let text_brief: Vec<String> = brief.iter().map(|s| p(s)).collect();
+        let mut html_brief = html_brief;
+        html_brief.extend(
+            text::item_links(item)
+                .iter()
+                .map(|(label, url)| format!("<a href=\"{}\">{label}</a>", h(url))),
+        );
         html.0.push_str(&format!(
             "<li><strong>{}</strong><br>{}",
             h(&a.title),
@@ -373,5 +389,32 @@ mod tests {
     fn empty_message_does_not_panic() {
         let e = message(&compose(NoticeKind::Resolved, vec![]));
         assert_eq!(e.subject, "[RESOLVED] no alerts");
+    }
+
+    #[test]
+    fn a_follow_up_after_an_ack_is_short_and_offers_nothing_already_done() {
+        let m = acked_follow_up();
+        let out = {
+            let e = message(&m);
+            format!("{}\n{}\n{}", e.subject, e.text, e.html)
+        };
+        assert!(out.contains("Acknowledged by Li Lei"), "{out}");
+        assert!(out.contains("Payment DB unreachable"), "{out}");
+        assert!(!out.contains("/a/ack-"), "no buttons: {out}");
+        assert!(!out.contains("Connection refused"), "no content: {out}");
+        assert!(!out.contains("runbooks.example.com"), "no links: {out}");
+        assert!(!out.contains("team"), "no labels: {out}");
+        assert!(out.len() < 1_200, "{} bytes: {out}", out.len());
+    }
+
+    #[test]
+    fn grafana_values_and_the_panel_image_are_on_the_card() {
+        let m = grafana();
+        let out = message(&m).html;
+        assert!(out.contains("A=12, C=0.5"), "{out}");
+        assert!(
+            out.contains(r#"<img src="https://grafana.example.com/render/panel.png""#),
+            "{out}"
+        );
     }
 }

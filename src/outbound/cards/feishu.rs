@@ -130,7 +130,7 @@ fn single(msg: &Message, item: &Item, callbacks: bool, b: &Budget, out: &mut Vec
     if let Some(n) = text::notice(msg) {
         md.push_str(&format!("**{}**\n", text::escape(&n, text::md_inline)));
     }
-    for (name, value) in text::facts(a) {
+    for (name, value) in text::facts(a).into_iter().filter(|_| b.facts) {
         md.push_str(&format!("**{name}:** {}\n", inline(&value, b.field)));
     }
     out.push(markdown(md.trim_end().to_string()));
@@ -185,6 +185,11 @@ fn group(msg: &Message, callbacks: bool, b: &Budget, out: &mut Vec<Value>) {
         let a = &item.alert;
         let brief: Vec<String> = text::brief(a).iter().map(|s| inline(s, b.field)).collect();
         let mut md = format!("**{}**\n{}", inline(&a.title, b.field), brief.join(" · "));
+        if b.links {
+            for (label, url) in text::item_links(item) {
+                md.push_str(&format!(" · [{label}]({url})"));
+            }
+        }
         let content = a.content.trim();
         if !content.is_empty() && b.content > 0 {
             md.push('\n');
@@ -534,9 +539,32 @@ mod tests {
         }
         assert!(!out.contains(text::TRUNCATED), "nothing is cut: {out}");
         assert!(out.matches("WARNING").count() >= 9, "{out}");
+        // The detailed ones carry their runbook and dashboard links.
+        assert_eq!(out.matches("runbooks.example.com/db").count(), 3, "{out}");
         assert!(
             out.contains("https://ackbot.example.com/ui/alerts?state=firing"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_follow_up_after_an_ack_is_short_and_offers_nothing_already_done() {
+        let m = acked_follow_up();
+        let out = card(&m, false).to_string();
+        assert!(out.contains("Acknowledged by Li Lei"), "{out}");
+        assert!(out.contains("Payment DB unreachable"), "{out}");
+        assert!(!out.contains("/a/ack-"), "no buttons: {out}");
+        assert!(!out.contains("Connection refused"), "no content: {out}");
+        assert!(!out.contains("runbooks.example.com"), "no links: {out}");
+        assert!(!out.contains("team"), "no labels: {out}");
+        assert!(out.len() < 1_200, "{} bytes: {out}", out.len());
+    }
+
+    #[test]
+    fn grafana_values_and_the_panel_image_are_on_the_card() {
+        let m = grafana();
+        let out = card(&m, false).to_string();
+        assert!(out.contains("A=12, C=0.5"), "{out}");
+        assert!(out.contains("Panel image"), "a link: {out}");
     }
 }

@@ -93,6 +93,10 @@ fn inline(s: &str, max: usize) -> String {
 }
 
 fn single(msg: &Message, item: &Item, tone: Tone, blocks: &mut Vec<Value>) {
+    if text::follow_up(msg) {
+        // A follow-up: the header and the notice say it all.
+        return;
+    }
     let a = &item.alert;
     let fields: Vec<Value> = text::facts(a)
         .into_iter()
@@ -151,6 +155,9 @@ fn single(msg: &Message, item: &Item, tone: Tone, blocks: &mut Vec<Value>) {
         }
         blocks.push(section(line));
     }
+    if let Some(url) = text::image_url(a).filter(|u| u.len() <= 3000) {
+        blocks.push(json!({"type": "image", "image_url": url, "alt_text": "panel"}));
+    }
 
     blocks.extend(actions(msg, item, tone));
 }
@@ -183,6 +190,12 @@ fn group(msg: &Message, tone: Tone, blocks: &mut Vec<Value>) {
         let a = &item.alert;
         let brief: Vec<String> = text::brief(a).iter().map(|s| inline(s, 200)).collect();
         let mut md = format!("*{}*\n{}", inline(&a.title, 300), brief.join(" · "));
+        for (label, url) in text::item_links(item) {
+            md.push_str(&format!(
+                " · <{}|{label}>",
+                text::escape(&url, text::slack_inline)
+            ));
+        }
         let content = a.content.trim();
         if !content.is_empty() {
             md.push('\n');
@@ -458,9 +471,32 @@ mod tests {
         }
         assert!(!out.contains(text::TRUNCATED), "nothing is cut: {out}");
         assert!(out.matches("WARNING").count() >= 9, "{out}");
+        // The detailed ones carry their runbook and dashboard links.
+        assert_eq!(out.matches("runbooks.example.com/db").count(), 3, "{out}");
         assert!(
             out.contains("https://ackbot.example.com/ui/alerts?state=firing"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_follow_up_after_an_ack_is_short_and_offers_nothing_already_done() {
+        let m = acked_follow_up();
+        let out = message(&m).to_string();
+        assert!(out.contains("Acknowledged by Li Lei"), "{out}");
+        assert!(out.contains("Payment DB unreachable"), "{out}");
+        assert!(!out.contains("/a/ack-"), "no buttons: {out}");
+        assert!(!out.contains("Connection refused"), "no content: {out}");
+        assert!(!out.contains("runbooks.example.com"), "no links: {out}");
+        assert!(!out.contains("team"), "no labels: {out}");
+        assert!(out.len() < 1_200, "{} bytes: {out}", out.len());
+    }
+
+    #[test]
+    fn grafana_values_and_the_panel_image_are_on_the_card() {
+        let m = grafana();
+        let out = message(&m).to_string();
+        assert!(out.contains("A=12, C=0.5"), "{out}");
+        assert!(out.contains(r#""type":"image""#), "{out}");
     }
 }

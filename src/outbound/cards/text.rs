@@ -384,7 +384,11 @@ pub fn notice(msg: &Message) -> Option<String> {
         NoticeKind::Repeat => Some("Still firing (reminder)".to_string()),
         NoticeKind::Update => msg.items.first().map(|i| update_line(&i.alert)),
         NoticeKind::Escalation => Some("Escalated: nobody has acknowledged yet".to_string()),
-        NoticeKind::Firing | NoticeKind::Resolved | NoticeKind::Page => None,
+        NoticeKind::Resolved => match msg.items.as_slice() {
+            [item] => fired_for(&item.alert).map(|d| format!("Resolved after {d}")),
+            _ => None,
+        },
+        NoticeKind::Firing | NoticeKind::Page => None,
     };
     match (base, &msg.audience.next) {
         (Some(b), Some(n)) => Some(format!("{b} · {n}")),
@@ -507,11 +511,23 @@ pub fn facts(a: &AlertRecord) -> Vec<(&'static str, String)> {
         _ => a.state.to_string(),
     };
     v.push(("State", state));
+    // What a Grafana rule's queries gave when it fired.
+    if let Some(values) = a
+        .annotations
+        .get("values")
+        .or_else(|| a.annotations.get("value_string"))
+        .filter(|v| !v.trim().is_empty())
+    {
+        v.push(("Values", crate::domain::labels::cut(values, 200)));
+    }
     v.push(("First seen", time(a.first_seen)));
     v.push(("Last seen", time(a.last_seen)));
     v.push(("Occurrences", a.count.to_string()));
     if let Some(t) = a.resolved_at {
-        v.push(("Resolved at", time(t)));
+        let after = fired_for(a)
+            .map(|d| format!(" · after {d}"))
+            .unwrap_or_default();
+        v.push(("Resolved at", format!("{}{after}", time(t))));
     }
     if let Some(t) = a.silenced_until {
         v.push(("Silenced until", time(t)));
@@ -523,6 +539,14 @@ pub fn facts(a: &AlertRecord) -> Vec<(&'static str, String)> {
         v.push(("Request ID", id.clone()));
     }
     v
+}
+
+/// How long a resolved alert fired: from the start of its last firing (the
+/// sender's `startsAt`, else when ackbot saw it fire) to its resolution.
+pub fn fired_for(a: &AlertRecord) -> Option<String> {
+    let end = a.resolved_at?;
+    let secs = (end - a.starts_at.unwrap_or(a.first_seen)).num_seconds();
+    (secs >= 0).then(|| crate::engine::streak::human_duration(secs))
 }
 
 /// One alert of a group in a few words (raw): severity, service, state,
@@ -539,7 +563,7 @@ pub fn brief(a: &AlertRecord) -> Vec<String> {
 }
 
 /// Annotation keys shown as links, in order, with their labels.
-pub const LINK_KEYS: [(&str, &str); 8] = [
+pub const LINK_KEYS: [(&str, &str); 9] = [
     ("run_url", "Pipeline run"),
     ("runbook_url", "Runbook"),
     ("runbook", "Runbook"),
@@ -548,7 +572,14 @@ pub const LINK_KEYS: [(&str, &str); 8] = [
     ("generator_url", "Source"),
     ("panel_url", "Panel"),
     ("silence_url", "Silence at source"),
+    ("image_url", "Panel image"),
 ];
+
+/// A Grafana panel image to show in the card, where the platform shows
+/// images from a URL (DingTalk markdown, Slack, email); the others link it.
+pub fn image_url(a: &AlertRecord) -> Option<String> {
+    a.annotations.get("image_url").and_then(safe_url)
+}
 
 /// The annotation links present, as (label, safe URL), without duplicates.
 pub fn annotation_links(a: &AlertRecord) -> Vec<(&'static str, String)> {
@@ -573,10 +604,17 @@ pub fn item_links(item: &Item) -> Vec<(&'static str, String)> {
     out
 }
 
+/// A follow-up after a person acted: the title and what changed, nothing
+/// more (the card it follows has the rest).
+pub fn follow_up(msg: &Message) -> bool {
+    msg.kind == NoticeKind::Update
+}
+
 /// The action links of an item, unless the notice is about a resolution
-/// (nothing left to act on).
+/// (nothing left to act on) or is a follow-up (its buttons would offer what
+/// was just done; the card it follows still has them).
 pub fn action_links<'a>(msg: &Message, item: &'a Item) -> Option<&'a ActionLinks> {
-    if msg.kind == NoticeKind::Resolved {
+    if msg.kind == NoticeKind::Resolved || follow_up(msg) {
         return None;
     }
     item.links.as_ref()
@@ -599,6 +637,9 @@ pub struct Budget {
     pub labels: usize,
     /// Whether annotation links are shown.
     pub links: bool,
+    /// Whether an alert's facts (severity, service, …) are shown: not on a
+    /// follow-up, which says only what changed.
+    pub facts: bool,
 }
 
 impl Budget {
@@ -613,7 +654,9 @@ impl Budget {
             .max()
             .unwrap_or(0);
         Self {
-            content: if msg.items.len() == 1 {
+            content: if follow_up(msg) {
+                0
+            } else if msg.items.len() == 1 {
                 longest
             } else {
                 longest.min(excerpt)
@@ -624,8 +667,9 @@ impl Budget {
                 msg.items.len().min(max_listed.max(1))
             },
             field: FIELD_MAX,
-            labels: usize::MAX,
-            links: true,
+            labels: if follow_up(msg) { 0 } else { usize::MAX },
+            links: !follow_up(msg),
+            facts: !follow_up(msg),
         }
     }
 
@@ -876,6 +920,39 @@ pub(crate) mod fixtures {
         m
     }
 
+    /// [`critical`] as Grafana sends it: the query values and a panel image.
+    pub fn grafana() -> Message {
+        let mut m = critical();
+        let a = &mut m.items[0].alert;
+        let mut pairs: Vec<(String, String)> = a
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        pairs.push(("values".into(), "A=12, C=0.5".into()));
+        pairs.push((
+            "image_url".into(),
+            "https://grafana.example.com/render/panel.png".into(),
+        ));
+        let refs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        a.annotations = test_labels(&refs);
+        m
+    }
+
+    /// The follow-up after Li Lei acknowledged [`critical`]'s alert.
+    pub fn acked_follow_up() -> Message {
+        let mut m = critical();
+        m.kind = NoticeKind::Update;
+        let a = &mut m.items[0].alert;
+        a.state = "acknowledged";
+        a.acked_by = Some("Li Lei".into());
+        a.acked_at = Some(at(10, 42, 0));
+        m
+    }
+
     /// A digest of `n` warnings, the first three detailed, with its "see
     /// all" link.
     pub fn digest(n: usize) -> Message {
@@ -1066,6 +1143,26 @@ mod tests {
         let empty = compose(NoticeKind::Firing, vec![]);
         assert_eq!(subject(&empty, 10), "[ALERT] no alerts");
         assert_eq!(tone(&empty), Tone::Blue);
+    }
+
+    #[test]
+    fn a_resolved_card_says_how_long_it_fired() {
+        let m = resolved_msg();
+        assert_eq!(notice(&m).as_deref(), Some("Resolved after 30m"));
+        let mut a = m.items[0].alert.clone();
+        a.starts_at = Some(at(10, 20, 0));
+        assert_eq!(
+            fired_for(&a).as_deref(),
+            Some("10m"),
+            "from this firing's start"
+        );
+        assert!(
+            facts(&a)
+                .iter()
+                .any(|(k, v)| *k == "Resolved at" && v.ends_with("after 10m"))
+        );
+        a.resolved_at = None;
+        assert_eq!(fired_for(&a), None);
     }
 
     #[test]

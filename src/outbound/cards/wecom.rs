@@ -114,7 +114,7 @@ fn markdown(msg: &Message, b: &Budget) -> String {
 
 fn single(item: &Item, b: &Budget, colour: &str, md: &mut String) {
     let a = &item.alert;
-    for (name, value) in text::facts(a) {
+    for (name, value) in text::facts(a).into_iter().filter(|_| b.facts) {
         let value = inline(&value, b.field);
         if name == "Severity" {
             md.push_str(&format!(
@@ -160,6 +160,14 @@ fn group(msg: &Message, b: &Budget, md: &mut String) {
     for item in &shown[..detailed] {
         let a = &item.alert;
         let brief: Vec<String> = text::brief(a).iter().map(|s| inline(s, b.field)).collect();
+        let mut brief = brief;
+        if b.links {
+            brief.extend(
+                text::item_links(item)
+                    .into_iter()
+                    .map(|(label, url)| format!("[{label}]({url})")),
+            );
+        }
         md.push_str(&format!(
             "\n**{}**\n> {}\n",
             inline(&a.title, b.field),
@@ -223,7 +231,7 @@ fn card(msg: &Message, item: &Item, links: &ActionLinks, b: &Budget) -> Value {
         .filter(|(name, _)| {
             matches!(
                 *name,
-                "Severity" | "Service" | "State" | "Last seen" | "Trace ID"
+                "Severity" | "Service" | "State" | "Values" | "Last seen" | "Trace ID"
             )
         })
         .map(|(name, value)| json!({"keyname": name, "value": plain(&value)}))
@@ -510,9 +518,37 @@ mod tests {
         }
         assert!(!out.contains(text::TRUNCATED), "nothing is cut: {out}");
         assert!(out.matches("WARNING").count() >= 9, "{out}");
+        // The detailed ones carry their runbook and dashboard links.
+        assert_eq!(out.matches("runbooks.example.com/db").count(), 3, "{out}");
         assert!(
             out.contains("https://ackbot.example.com/ui/alerts?state=firing"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_follow_up_after_an_ack_is_short_and_offers_nothing_already_done() {
+        let m = acked_follow_up();
+        let out = message(&m).to_string();
+        assert!(out.contains("Acknowledged by Li Lei"), "{out}");
+        assert!(out.contains("Payment DB unreachable"), "{out}");
+        assert!(!out.contains("/a/ack-"), "no buttons: {out}");
+        assert!(!out.contains("Connection refused"), "no content: {out}");
+        assert!(!out.contains("runbooks.example.com"), "no links: {out}");
+        assert!(!out.contains("team"), "no labels: {out}");
+        assert!(out.len() < 1_200, "{} bytes: {out}", out.len());
+    }
+
+    #[test]
+    fn grafana_values_and_the_panel_image_are_on_the_card() {
+        let m = grafana();
+        let out = message(&m).to_string();
+        assert!(out.contains("A=12, C=0.5"), "{out}");
+        // The template card has six slots, two for links (runbook and
+        // dashboard here); the markdown form links the image.
+        let mut m = grafana();
+        m.audience = mentioned(critical()).audience;
+        let md = message(&m).to_string();
+        assert!(md.contains("Panel image"), "a link: {md}");
     }
 }
