@@ -14,6 +14,7 @@ pub mod ci;
 pub mod errors;
 mod expand;
 pub mod heartbeats;
+pub mod intervals;
 pub mod logs;
 pub mod oncall;
 pub mod routing;
@@ -118,6 +119,10 @@ pub struct Config {
     /// The web console's users and sessions.
     #[serde(default)]
     pub ui: ui::UiConfig,
+    /// Named times routes are muted in (`mute_time_intervals`) or active
+    /// in only (`active_time_intervals`), as Alertmanager writes them.
+    #[serde(default)]
+    pub time_intervals: Vec<intervals::TimeIntervalConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -653,6 +658,7 @@ impl Config {
             .as_ref()
             .is_some_and(|f| f.app_id.is_some() && f.app_secret.is_some());
         routing::validate(&self.channels, &self.routes, feishu_app)?;
+        intervals::validate(&self.time_intervals, &self.routes)?;
         self.ci.validate()?;
         checks::validate(&self.checks)?;
         errors::validate(&self.errors)?;

@@ -224,6 +224,13 @@ pub struct RouteConfig {
     /// `schedule:primary:backup`, a person's name).
     #[serde(default)]
     pub mention: Vec<String>,
+    /// `[[time_intervals]]` during which this route's notices wait (sent at
+    /// the interval's end if the alert still fires).
+    #[serde(default)]
+    pub mute_time_intervals: Vec<String>,
+    /// When set, this route's notices go out only during these intervals.
+    #[serde(default)]
+    pub active_time_intervals: Vec<String>,
 }
 
 fn invalid(key: &'static str, message: String) -> ConfigError {

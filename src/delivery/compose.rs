@@ -115,6 +115,7 @@ mod tests {
             state: Some("firing".into()),
             since: due,
             target: None,
+            held: false,
         }
     }
 

@@ -292,6 +292,10 @@ impl Delivery {
                 .await;
             return;
         };
+        let rows = self.drop_stale_held(rows, now).await;
+        if rows.is_empty() {
+            return;
+        }
         let messages = compose::group(rows);
         // One send from the shared budget, when the channel has one.
         let (budget, wait) = match setup.intervals.get(&name) {
@@ -345,6 +349,65 @@ impl Delivery {
         }
         self.finish(&sent, Outcome::Sent { message_id: None }, Utc::now())
             .await;
+    }
+
+    /// Rows of routes with time intervals that no longer apply end `muted`:
+    /// a firing notice whose alert resolved meanwhile, a resolution whose
+    /// firing this channel never carried. The rest go on.
+    async fn drop_stale_held(&self, rows: Vec<Claimed>, now: DateTime<Utc>) -> Vec<Claimed> {
+        let mut keep = Vec::with_capacity(rows.len());
+        for row in rows {
+            if !row.held {
+                keep.push(row);
+                continue;
+            }
+            match self.held_reason(&row).await {
+                Ok(Some(reason)) => {
+                    tracing::info!(channel = %row.channel, alert_id = %row.alert_id, reason, "held notification not sent");
+                    self.finish(std::slice::from_ref(&row), Outcome::Muted { reason }, now)
+                        .await;
+                }
+                Ok(None) => keep.push(row),
+                Err(e) => {
+                    tracing::warn!(error = %e, "delivery: cannot check a held notification; sending it");
+                    keep.push(row);
+                }
+            }
+        }
+        keep
+    }
+
+    /// Why a held row no longer applies, if it does not.
+    async fn held_reason(&self, row: &Claimed) -> Result<Option<String>, crate::store::StoreError> {
+        match row.kind.as_str() {
+            "firing" | "aggregated" | "repeat" => {
+                let resolved = self
+                    .store
+                    .get(&row.alert_id)
+                    .await?
+                    .is_some_and(|a| a.state == "resolved");
+                Ok(resolved.then(|| {
+                    "the alert resolved before its route's time intervals let this go".to_string()
+                }))
+            }
+            "resolved" => {
+                let told = self
+                    .store
+                    .notifications(&row.alert_id)
+                    .await?
+                    .iter()
+                    .any(|n| {
+                        n.channel.as_deref() == Some(row.channel.as_str())
+                            && n.status == "sent"
+                            && !matches!(n.kind, "resolved" | "update")
+                    });
+                Ok((!told).then(|| {
+                    "its firing never went to this channel (the route's time intervals held it)"
+                        .to_string()
+                }))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Sends one planned message; returns its rows and what became of them
@@ -712,6 +775,7 @@ impl Delivery {
             Outcome::Failed { dead: false, .. } => "failed",
             Outcome::Deferred { .. } => "deferred",
             Outcome::Released => "released",
+            Outcome::Muted { .. } => "muted",
         };
         crate::metrics::get().delivery(&rows[0].channel, counted, rows.len());
         if let Outcome::Failed { error, .. } = &outcome {

@@ -16,6 +16,7 @@
 //!   [`schedule`] and [`oncall`]: who is on call, and whom a reference means.
 
 pub mod escalation;
+pub mod interval;
 pub mod logrules;
 pub mod notify;
 pub mod oncall;
@@ -49,7 +50,11 @@ impl Engine {
                     .expect("validated window"),
                 threshold: config.aggregation.threshold,
             },
-            router: Router::new(&config.channels, &config.routes),
+            router: Router::with_intervals(
+                &config.channels,
+                &config.routes,
+                &crate::config::intervals::compile(&config.time_intervals).unwrap_or_default(),
+            ),
             ack_ttl: chrono::Duration::from_std(config.alerts.ack_ttl)
                 .unwrap_or(chrono::Duration::hours(8)),
             escalations: config
@@ -94,6 +99,11 @@ pub struct Notice {
     pub due_at: DateTime<Utc>,
     /// The route's `mention` references (empty: none).
     pub mention: String,
+    /// Its route has time intervals: it may be due later than decided (the
+    /// route muted by `mute_time_intervals`, or outside
+    /// `active_time_intervals`), and when it is due it goes out only if it
+    /// still applies (the alert still fires; its firing reached the channel).
+    pub held: bool,
 }
 
 impl Engine {
@@ -117,16 +127,23 @@ impl Engine {
         };
         targets
             .iter()
-            .map(|t| Notice {
-                kind: decision.kind,
-                channel: t.channel.clone(),
-                group_key: t.group_key.clone(),
-                due_at: match (decision.due, &t.channel) {
+            .map(|t| {
+                let due = match (decision.due, &t.channel) {
                     (Due::At(at), _) => at,
                     (Due::Grouped, Some(channel)) => clocks.due(channel, t, now),
                     (Due::Now | Due::Grouped, _) => now,
-                },
-                mention: t.mention.clone(),
+                };
+                // Critical or not: a muted route waits (Alertmanager's mute
+                // stage knows no severity either).
+                let open = t.hold.as_ref().map_or(due, |h| h.next_open(due));
+                Notice {
+                    kind: decision.kind,
+                    channel: t.channel.clone(),
+                    group_key: t.group_key.clone(),
+                    due_at: open,
+                    mention: t.mention.clone(),
+                    held: t.hold.is_some(),
+                }
             })
             .collect()
     }

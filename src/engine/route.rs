@@ -14,6 +14,7 @@
 //! one waits until `group_interval` has passed.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -21,6 +22,7 @@ use crate::config::{ChannelConfig, RouteConfig};
 use crate::domain::matcher::all_match;
 use crate::domain::silence::FINGERPRINT_LABEL;
 use crate::domain::{Labels, Matcher};
+use crate::engine::interval::{Hold, TimeInterval};
 
 /// Where one notice goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +37,8 @@ pub struct Target {
     pub escalation: Option<String>,
     /// The route's `mention` references, comma-joined (empty: none).
     pub mention: String,
+    /// The route's mute and active time intervals, if it has any.
+    pub hold: Option<Arc<Hold>>,
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +53,7 @@ struct Route {
     continue_matching: bool,
     escalation: Option<String>,
     mention: String,
+    hold: Option<Arc<Hold>>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +72,22 @@ const DEFAULT_REPEAT: Duration = Duration::hours(4);
 
 impl Router {
     pub fn new(channels: &[ChannelConfig], routes: &[RouteConfig]) -> Self {
+        Self::with_intervals(channels, routes, &HashMap::new())
+    }
+
+    /// [`Router::new`] with the `[[time_intervals]]` routes name (names not
+    /// in `intervals` were refused at load).
+    pub fn with_intervals(
+        channels: &[ChannelConfig],
+        routes: &[RouteConfig],
+        intervals: &HashMap<String, TimeInterval>,
+    ) -> Self {
+        let pick = |names: &[String]| -> Vec<TimeInterval> {
+            names
+                .iter()
+                .filter_map(|n| intervals.get(n).cloned())
+                .collect()
+        };
         let chat: Vec<&ChannelConfig> = channels.iter().filter(|c| !c.kind.pages()).collect();
         let routes = if routes.is_empty() {
             // Every alert to every channel, at once (SMS and voice page
@@ -81,6 +102,7 @@ impl Router {
                 continue_matching: false,
                 escalation: None,
                 mention: String::new(),
+                hold: None,
             }]
         } else {
             routes
@@ -95,6 +117,13 @@ impl Router {
                     continue_matching: r.continue_matching,
                     escalation: r.escalation.clone(),
                     mention: r.mention.join(","),
+                    hold: {
+                        let hold = Hold {
+                            mute: pick(&r.mute_time_intervals),
+                            active: pick(&r.active_time_intervals),
+                        };
+                        (!hold.is_empty()).then(|| Arc::new(hold))
+                    },
                 })
                 .collect()
         };
@@ -116,6 +145,7 @@ impl Router {
             repeat_interval: DEFAULT_REPEAT,
             escalation: None,
             mention: String::new(),
+            hold: None,
         };
         if self.nowhere {
             return vec![unrouted()];
@@ -146,6 +176,7 @@ impl Router {
                 repeat_interval: route.repeat_interval,
                 escalation: route.escalation.clone(),
                 mention: route.mention.clone(),
+                hold: route.hold.clone(),
             }));
             if !route.continue_matching {
                 break;
@@ -298,6 +329,7 @@ mod tests {
             repeat_interval: DEFAULT_REPEAT,
             escalation: None,
             mention: String::new(),
+            hold: None,
         };
         let mut clocks = GroupClocks::default();
         let first = clocks.due("a", &target, now);
@@ -317,5 +349,62 @@ mod tests {
             quiet + Duration::seconds(30)
         );
         assert_eq!(clocks.changed().count(), 1);
+    }
+
+    #[test]
+    fn a_routes_time_intervals_hold_its_notices_critical_too_until_they_end() {
+        let intervals = crate::config::intervals::compile(&[toml::from_str(
+            "name = \"nights\"\n[[time_intervals]]\ntimes = [{ start_time = \"00:00\", end_time = \"08:00\" }]\n",
+        )
+        .unwrap()])
+        .unwrap();
+        let routes = vec![
+            route(
+                "matchers = ['team=\"db\"']\nchannels = [\"a\"]\ngroup_wait = \"0s\"\nmute_time_intervals = [\"nights\"]",
+            ),
+            route("channels = [\"b\"]\ngroup_wait = \"0s\""),
+        ];
+        let r = Router::with_intervals(&[channel("a"), channel("b")], &routes, &intervals);
+        let muted = r.targets(&labels(&[("team", "db")]));
+        assert!(muted[0].hold.is_some());
+        let open = r.targets(&labels(&[("team", "web")]));
+        assert!(open[0].hold.is_none());
+        let engine = crate::engine::Engine {
+            router: r,
+            ..crate::engine::Engine::default()
+        };
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let now = at("2026-11-22T03:00:00Z");
+        let occurrence = crate::engine::Occurrence {
+            firing: true,
+            critical: true,
+            from: None,
+            to: crate::domain::AlertState::Firing,
+            silenced: false,
+        };
+        let decide = |targets: &[Target]| {
+            engine.notices(
+                targets,
+                &mut crate::engine::Tracking::default(),
+                &occurrence,
+                &mut GroupClocks::default(),
+                now,
+            )
+        };
+        let held = decide(&muted);
+        assert_eq!(held[0].due_at, at("2026-11-22T08:00:00Z"));
+        assert!(held[0].held);
+        let sent = decide(&open);
+        assert_eq!((sent[0].due_at, sent[0].held), (now, false));
+        // At 08:00 the route is open: due at once, still checked when sent.
+        let later = engine.notices(
+            &muted,
+            &mut crate::engine::Tracking::default(),
+            &occurrence,
+            &mut GroupClocks::default(),
+            at("2026-11-22T08:00:00Z"),
+        );
+        assert_eq!(later[0].due_at, at("2026-11-22T08:00:00Z"));
+        assert!(later[0].held);
     }
 }

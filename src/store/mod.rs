@@ -173,6 +173,8 @@ pub struct Claimed {
     pub since: i64,
     /// `page`: the person paged; chat rows: the `mention` references.
     pub target: Option<String>,
+    /// Its route has time intervals: sent only if it still applies.
+    pub held: bool,
 }
 
 /// What became of a delivery attempt.
@@ -199,6 +201,11 @@ pub enum Outcome {
     /// Not attempted (shutting down): handed back at once, due as before,
     /// and the attempt is not counted.
     Released,
+    /// Not sent, for good: held by a mute interval, it no longer applies
+    /// when the interval ends (status `muted`).
+    Muted {
+        reason: String,
+    },
 }
 
 /// What [`Store::retry_delivery`] did.

@@ -219,6 +219,7 @@ impl<'a> Plan<'a> {
                 state: Some(state.clone()),
                 priority,
                 target: (!n.mention.is_empty()).then_some(n.mention),
+                held: i64::from(n.held),
             });
         }
         Ok(())

@@ -201,7 +201,7 @@ impl EventRow {
 
 /// The columns written when a row is decided.
 pub(crate) const OUTBOX_COLUMNS: &str = "alert_id, alert_seq, kind, channel, group_key, \
-     occurrences, created_at, due_at, status, state, priority, target";
+     occurrences, created_at, due_at, status, state, priority, target, held";
 
 /// The delivery columns, read with the others.
 pub(crate) const DELIVERY_COLUMNS: &str = "id, attempts, last_error, sent_at";
@@ -230,6 +230,9 @@ pub struct OutboxRow {
     /// `page` rows: the person paged; chat rows: the `mention` references
     /// (comma-joined); `None`: nobody in particular.
     pub target: Option<String>,
+    /// 1: its route has time intervals (it may be held past its decision);
+    /// at its due time it is sent only if it still applies.
+    pub held: i64,
 }
 
 /// An outbox row with its delivery state, as read back.

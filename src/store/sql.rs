@@ -486,7 +486,7 @@ where
         for chunk in outbox.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES {}",
-                tuples(chunk.len(), 12)
+                tuples(chunk.len(), 13)
             );
             let sql = DB::sql(&sql);
             let mut args = DB::Arguments::default();
@@ -503,6 +503,7 @@ where
                 bind(&mut args, o.state.clone())?;
                 bind(&mut args, o.priority)?;
                 bind(&mut args, o.target.clone())?;
+                bind(&mut args, o.held)?;
             }
             sqlx::query_with(&sql, args).execute(&mut *conn).await?;
         }
@@ -725,6 +726,7 @@ where
                 state: r.state,
                 since: r.requeued_at.unwrap_or(r.created_at),
                 target: r.target,
+                held: r.held != 0,
             })
             .collect())
     }
@@ -754,6 +756,10 @@ where
             Outcome::Failed { dead, error } => {
                 bind(&mut args, if *dead { "dead" } else { "failed" }.to_string())?;
                 bind(&mut args, error.clone())?;
+            }
+            Outcome::Muted { reason } => {
+                bind(&mut args, "muted".to_string())?;
+                bind(&mut args, reason.clone())?;
             }
             Outcome::Deferred { at } => bind(&mut args, to_ms(*at))?,
             Outcome::Released => {}
@@ -868,7 +874,7 @@ where
 }
 
 const CLAIM_COLUMNS: &str = "id, alert_id, kind, channel, group_key, due_at, created_at, \
-     attempts, occurrences, priority, state, requeued_at, target";
+     attempts, occurrences, priority, state, requeued_at, target, held";
 
 #[derive(sqlx::FromRow)]
 pub struct ClaimRow {
@@ -885,6 +891,7 @@ pub struct ClaimRow {
     state: Option<String>,
     requeued_at: Option<i64>,
     target: Option<String>,
+    held: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -1478,7 +1485,9 @@ where
                 "status = 'sent', sent_at = ?, message_id = ?, last_error = NULL, lease_until = NULL"
             }
             Outcome::Retry { .. } => "due_at = ?, last_error = ?, lease_until = NULL",
-            Outcome::Failed { .. } => "status = ?, last_error = ?, lease_until = NULL",
+            Outcome::Failed { .. } | Outcome::Muted { .. } => {
+                "status = ?, last_error = ?, lease_until = NULL"
+            }
             Outcome::Deferred { .. } => "due_at = ?, attempts = attempts - 1, lease_until = NULL",
             Outcome::Released => "attempts = attempts - 1, lease_until = NULL",
         };

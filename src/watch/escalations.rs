@@ -317,6 +317,7 @@ fn page_row(
         state: Some(alert.state.to_string()),
         priority: alert.severity.rank(),
         target: (!target.is_empty()).then(|| target.to_string()),
+        held: 0,
     }
 }
 
