@@ -196,6 +196,7 @@ impl Application {
         crate::watch::quiet::spawn(store.clone(), &tasks);
         crate::watch::escalations::spawn(store.clone(), inbound.oncall.clone(), &tasks);
         crate::watch::gauges::spawn(store.clone(), replay.clone(), &tasks);
+        crate::watch::inhibitions::spawn(store.clone(), &tasks);
         crate::watch::prober::spawn(
             store.clone(),
             inbound.ci_rules.clone(),

@@ -14,6 +14,7 @@ pub mod ci;
 pub mod errors;
 mod expand;
 pub mod heartbeats;
+pub mod inhibit;
 pub mod intervals;
 pub mod logs;
 pub mod oncall;
@@ -123,6 +124,10 @@ pub struct Config {
     /// in only (`active_time_intervals`), as Alertmanager writes them.
     #[serde(default)]
     pub time_intervals: Vec<intervals::TimeIntervalConfig>,
+    /// While a source alert fires, the alerts it inhibits are recorded but
+    /// not notified (Alertmanager's inhibition).
+    #[serde(default)]
+    pub inhibit_rules: Vec<inhibit::InhibitRuleConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -659,6 +664,7 @@ impl Config {
             .is_some_and(|f| f.app_id.is_some() && f.app_secret.is_some());
         routing::validate(&self.channels, &self.routes, feishu_app)?;
         intervals::validate(&self.time_intervals, &self.routes)?;
+        inhibit::validate(&self.inhibit_rules)?;
         self.ci.validate()?;
         checks::validate(&self.checks)?;
         errors::validate(&self.errors)?;

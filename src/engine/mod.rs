@@ -16,6 +16,7 @@
 //!   [`schedule`] and [`oncall`]: who is on call, and whom a reference means.
 
 pub mod escalation;
+pub mod inhibit;
 pub mod interval;
 pub mod logrules;
 pub mod notify;
@@ -40,6 +41,8 @@ pub struct Engine {
     pub ack_ttl: chrono::Duration,
     /// `[[escalations]]` by name.
     pub escalations: std::collections::HashMap<String, escalation::Policy>,
+    /// `[[inhibit_rules]]`, in order.
+    pub inhibit: Vec<inhibit::Rule>,
 }
 
 impl Engine {
@@ -61,6 +64,11 @@ impl Engine {
                 .escalations
                 .iter()
                 .map(|e| (e.name.clone(), escalation::Policy::from_config(e)))
+                .collect(),
+            inhibit: config
+                .inhibit_rules
+                .iter()
+                .map(inhibit::Rule::from_config)
                 .collect(),
         }
     }
@@ -86,6 +94,7 @@ impl Default for Engine {
             router: Router::new(&[], &[]),
             ack_ttl: chrono::Duration::hours(8),
             escalations: Default::default(),
+            inhibit: Vec::new(),
         }
     }
 }

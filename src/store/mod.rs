@@ -77,6 +77,9 @@ pub struct AlertRecord {
     pub request_id: Option<String>,
     pub starts_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// The id of the firing alert that inhibits this one: it is recorded
+    /// but not notified while that one fires.
+    pub inhibited_by: Option<String>,
 }
 
 impl AlertRecord {
@@ -108,6 +111,7 @@ impl AlertRecord {
             request_id: None,
             starts_at: None,
             resolved_at: None,
+            inhibited_by: None,
         }
     }
 }
@@ -535,6 +539,10 @@ pub trait Store: Send + Sync + 'static {
         since: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<OverviewRows, StoreError>;
+    /// Re-checks alerts recorded as inhibited: one whose sources all
+    /// resolved is released (notified if it still fires); one inhibited by
+    /// another source now records that one. Returns how many were released.
+    async fn release_inhibited(&self, now: DateTime<Utc>) -> Result<usize, StoreError>;
     /// Pages sent through `channel` to `person` since `since`.
     async fn pages_sent(
         &self,

@@ -171,6 +171,33 @@ impl<'a> Plan<'a> {
             .any(|s| s.is_active(self.now) && all_match(&s.matchers, view))
     }
 
+    /// The alerts that may inhibit others now: `stored` (sources not
+    /// resolved, read for the batch) and the batch's own records as they are
+    /// now, which replace their stored selves.
+    pub fn inhibit_sources(
+        &self,
+        stored: Vec<crate::engine::inhibit::Source>,
+    ) -> Result<Vec<crate::engine::inhibit::Source>, StoreError> {
+        let rules = &self.engine.inhibit;
+        let mut sources: Vec<crate::engine::inhibit::Source> = stored
+            .into_iter()
+            .filter(|s| !self.rows.values().any(|(r, _)| r.id == s.id))
+            .collect();
+        for (row, _) in self.rows.values() {
+            if row.state == "resolved" {
+                continue;
+            }
+            let view = Routed::row(self.engine, row)?.view;
+            if crate::engine::inhibit::is_source(rules, &view) {
+                sources.push(crate::engine::inhibit::Source {
+                    id: row.id.clone(),
+                    view,
+                });
+            }
+        }
+        Ok(sources)
+    }
+
     fn event(&mut self, (alert_id, alert_seq): (&str, i64), kind: &str, actor: &str, via: &str) {
         self.events.push(EventRow {
             alert_id: alert_id.to_string(),
@@ -289,12 +316,15 @@ impl<'a> Plan<'a> {
     /// Folds one occurrence from a source into its record (creating it),
     /// records the transition and decides the notice. Returns the record id.
     /// `silenced`: whether an active silence matches it
-    /// ([`silenced_views`]).
+    /// ([`silenced_views`]); `inhibited_by`: the firing alert that inhibits
+    /// it ([`Plan::inhibitor`]). Either way it is recorded, not notified,
+    /// and no escalation starts.
     pub fn occurrence(
         &mut self,
         alert: &NewAlert,
         routed: &Routed,
         silenced: bool,
+        inhibited_by: Option<String>,
     ) -> Result<String, StoreError> {
         let fp = alert.fingerprint.as_str();
         let firing = alert.status == AlertStatus::Firing;
@@ -336,6 +366,7 @@ impl<'a> Plan<'a> {
                     window_start: None,
                     window_count: 0,
                     window_aggregated: 0,
+                    inhibited_by: None,
                 };
                 self.order.push(fp.to_string());
                 self.rows.insert(fp.to_string(), (row, true));
@@ -414,15 +445,32 @@ impl<'a> Plan<'a> {
             let kind = event_kind(to, from.unwrap_or(AlertState::Firing));
             self.event((&id, seq), kind, "source", "source");
         }
+        let inhibited = to != AlertState::Resolved && inhibited_by.is_some();
+        let now_inhibited = inhibited_by.filter(|_| inhibited);
+        let (row, dirty) = self.rows.get_mut(fp).expect("row present");
+        if row.inhibited_by != now_inhibited {
+            row.inhibited_by.clone_from(&now_inhibited);
+            *dirty = true;
+            if let Some(by) = &now_inhibited {
+                self.event(
+                    (&id, seq),
+                    &format!("inhibited by {by}"),
+                    "ackbot",
+                    "inhibit_rules",
+                );
+            }
+        }
         let occurrence = Occurrence {
             firing,
             critical: alert.severity == Severity::Critical,
             from,
             to,
-            silenced,
+            silenced: silenced || inhibited,
         };
         self.notify(fp, routed, occurrence)?;
-        self.escalate(fp, routed, from, to, ack_ended)?;
+        if !inhibited {
+            self.escalate(fp, routed, from, to, ack_ended)?;
+        }
         Ok(id)
     }
 
@@ -473,6 +521,31 @@ impl<'a> Plan<'a> {
         }
         self.escalate(fingerprint, routed, Some(from), to, false)?;
         Ok(Ok(()))
+    }
+
+    /// The alert's source of inhibition resolved and nothing else inhibits
+    /// it: if it still fires and people were never told, they are now (and
+    /// its escalation starts); recorded in its audit trail either way.
+    pub fn release(&mut self, fingerprint: &str, routed: &Routed) -> Result<(), StoreError> {
+        let (row, dirty) = self.rows.get_mut(fingerprint).expect("loaded");
+        *dirty = true;
+        row.inhibited_by = None;
+        let state = row.state()?;
+        let (id, seq) = (row.id.clone(), row.seq);
+        let critical = row.severity()? == Severity::Critical;
+        self.event((&id, seq), "inhibition ended", "ackbot", "inhibit_rules");
+        if state == AlertState::Firing {
+            let occurrence = Occurrence {
+                firing: true,
+                critical,
+                from: Some(AlertState::Firing),
+                to: AlertState::Firing,
+                silenced: self.silenced(&routed.view),
+            };
+            self.notify(fingerprint, routed, occurrence)?;
+            self.escalate(fingerprint, routed, None, AlertState::Firing, true)?;
+        }
+        Ok(())
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -12,7 +12,7 @@ use crate::engine::{NoticeKind, Tracking};
 pub(crate) const ALERT_COLUMNS: &str = "id, seq, fingerprint, title, content, severity, service, labels, \
      annotations, state, acked_by, acked_at, count, first_seen, last_seen, trace_id, request_id, \
      starts_at, resolved_at, notified_state, last_notified_at, window_start, window_count, \
-     window_aggregated";
+     window_aggregated, inhibited_by";
 
 /// One `alerts` row.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -46,6 +46,8 @@ pub struct AlertRow {
     pub window_start: Option<i64>,
     pub window_count: i64,
     pub window_aggregated: i64,
+    /// The firing alert that inhibits this one (`[[inhibit_rules]]`).
+    pub inhibited_by: Option<String>,
 }
 
 pub(crate) fn labels_json(labels: &Labels) -> String {
@@ -111,6 +113,7 @@ impl AlertRow {
             request_id: self.request_id.clone(),
             starts_at: opt_time(self.starts_at)?,
             resolved_at: opt_time(self.resolved_at)?,
+            inhibited_by: self.inhibited_by.clone(),
         })
     }
 

@@ -405,7 +405,8 @@ where
         bind(args, r.last_notified_at)?;
         bind(args, r.window_start)?;
         bind(args, r.window_count)?;
-        bind(args, r.window_aggregated)
+        bind(args, r.window_aggregated)?;
+        bind(args, r.inhibited_by.clone())
     }
 
     /// Writes what a plan changed: a few multi-row statements per chunk.
@@ -641,19 +642,79 @@ where
             .zip(&routed)
             .flat_map(|((_, now), routed)| routed.iter().map(|r| (&r.view, *now)))
             .collect();
-        let mut silenced = plan::silenced_views(&silences, &views).into_iter();
-        let mut ids = Vec::with_capacity(batch.len());
-        for ((alerts, now), routed) in batch.iter().zip(&routed) {
+        let silenced = plan::silenced_views(&silences, &views);
+        // With [[inhibit_rules]], the alerts a rule may inhibit wait for a
+        // second pass, after the batch's other alerts (its sources, as
+        // Alertmanager sends them together) are folded in.
+        let rules = &engine.inhibit;
+        let target =
+            |r: &Routed| !rules.is_empty() && crate::engine::inhibit::is_target(rules, &r.view);
+        let mut ids: Vec<Vec<String>> = batch
+            .iter()
+            .map(|(a, _)| Vec::with_capacity(a.len()))
+            .collect();
+        let mut at = 0;
+        let mut second = Vec::new();
+        for (n, ((alerts, now), routed)) in batch.iter().zip(&routed).enumerate() {
             plan.set_now(*now);
-            let mut request = Vec::with_capacity(alerts.len());
-            for (alert, r) in alerts.iter().zip(routed) {
-                let silenced = silenced.next().unwrap_or(false);
-                request.push(plan.occurrence(alert, r, silenced)?);
+            for (i, (alert, r)) in alerts.iter().zip(routed).enumerate() {
+                let silenced = silenced.get(at).copied().unwrap_or(false);
+                at += 1;
+                if target(r) {
+                    ids[n].push(String::new());
+                    second.push((n, i, silenced));
+                } else {
+                    ids[n].push(plan.occurrence(alert, r, silenced, None)?);
+                }
             }
-            ids.push(request);
+        }
+        if !second.is_empty() {
+            let stored = Self::inhibit_sources(conn, engine).await?;
+            let sources = plan.inhibit_sources(stored)?;
+            for (n, i, silenced) in second {
+                let (alerts, now) = batch[n];
+                plan.set_now(now);
+                let r = &routed[n][i];
+                let by = crate::engine::inhibit::inhibited_by(rules, &r.view, &sources)
+                    .map(str::to_string);
+                ids[n][i] = plan.occurrence(&alerts[i], r, silenced, by)?;
+            }
         }
         Self::write(conn, &plan).await?;
         Ok(ids)
+    }
+
+    /// Stored alerts that are not resolved and that a rule may take as a
+    /// source, with the labels matchers see (at most [`MAX_SOURCES`], the
+    /// newest first).
+    async fn inhibit_sources(
+        conn: &mut DB::Connection,
+        engine: &Engine,
+    ) -> Result<Vec<crate::engine::inhibit::Source>, StoreError> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE state != 'resolved' ORDER BY last_seen DESC LIMIT ?"
+        );
+        let rows: Vec<AlertRow> = sqlx::query_as(&DB::sql(&sql))
+            .bind(MAX_SOURCES)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut out = Vec::new();
+        for row in &rows {
+            let view = match_labels(
+                &row.labels()?,
+                row.severity()?,
+                row.service.as_deref(),
+                &row.title,
+                &row.fingerprint,
+            );
+            if crate::engine::inhibit::is_source(&engine.inhibit, &view) {
+                out.push(crate::engine::inhibit::Source {
+                    id: row.id.clone(),
+                    view,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Claims due pending rows for `worker`: critical first, then by due
@@ -872,6 +933,9 @@ where
     args.add(value)
         .map_err(|e| StoreError::Corrupt(format!("cannot encode a value: {e}")))
 }
+
+/// Stored alerts read as inhibition sources per batch, at most.
+const MAX_SOURCES: i64 = 20_000;
 
 const CLAIM_COLUMNS: &str = "id, alert_id, kind, channel, group_key, due_at, created_at, \
      attempts, occurrences, priority, state, requeued_at, target, held";
@@ -1155,6 +1219,64 @@ where
         limit: u32,
     ) -> Result<Vec<super::FailedDelivery>, StoreError> {
         self.failed_list(limit).await
+    }
+
+    async fn release_inhibited(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let engine = self.engine.load_full();
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE inhibited_by IS NOT NULL ORDER BY last_seen DESC LIMIT 1000"
+        );
+        let inhibited: Vec<AlertRow> = sqlx::query_as(&DB::sql(&sql))
+            .fetch_all(&self.reader)
+            .await?;
+        if inhibited.is_empty() {
+            return Ok(0);
+        }
+        let sources = {
+            let mut conn = self.reader.acquire().await?;
+            Self::inhibit_sources(&mut conn, &engine).await?
+        };
+        let mut released = 0;
+        for row in inhibited {
+            let current = row.inhibited_by.clone().unwrap_or_default();
+            let routed = Routed::row(&engine, &row)?;
+            let now_by = if row.state == "resolved" {
+                None
+            } else {
+                crate::engine::inhibit::inhibited_by(&engine.inhibit, &routed.view, &sources)
+            };
+            if now_by == Some(current.as_str()) {
+                continue;
+            }
+            let mut tx = self.writer.begin().await?;
+            // Compare-and-set: one replica acts on it.
+            let done = sqlx::query(&DB::sql(
+                "UPDATE alerts SET inhibited_by = ? WHERE id = ? AND inhibited_by = ?",
+            ))
+            .bind(now_by.map(str::to_string))
+            .bind(row.id.clone())
+            .bind(current.clone())
+            .execute(&mut *tx)
+            .await?;
+            let changed = DB::rows_affected(&done);
+            if changed == 0 || now_by.is_some() {
+                tx.commit().await?;
+                continue;
+            }
+            let mut loaded =
+                Self::load_alerts(&mut tx, "id", std::slice::from_ref(&row.id)).await?;
+            let Some(fresh) = loaded.pop() else { continue };
+            let fingerprint = fresh.fingerprint.clone();
+            let silences = Self::active_silences(&self.silences, &mut tx, now).await?;
+            let mut plan = Plan::new(&engine, &silences, vec![fresh], Vec::new(), now);
+            Self::load_clocks(&mut tx, &mut plan, routed.group_ids().collect()).await?;
+            plan.release(&fingerprint, &routed)?;
+            Self::write(&mut tx, &plan).await?;
+            tx.commit().await?;
+            self.wake.notify_one();
+            released += 1;
+        }
+        Ok(released)
     }
 
     async fn overview(

@@ -7,6 +7,7 @@
 //! - [`quiet`]: resolves error groups and log-rule groups that went quiet.
 //! - [`escalations`]: runs the escalation steps that fell due.
 //! - [`gauges`]: the outbox and replay-memory gauges of `/metrics`.
+//! - [`inhibitions`]: notifies alerts whose inhibiting source resolved.
 //! - [`prober`]: the Jenkins poller ([`jenkins`]) and the health checks
 //!   ([`checks`]) the heartbeat deadlines ([`heartbeats`]) and Sentry cron
 //!   monitors' ([`monitors`]); unlike the
@@ -16,6 +17,7 @@ pub mod checks;
 pub mod escalations;
 pub mod gauges;
 pub mod heartbeats;
+pub mod inhibitions;
 pub mod jenkins;
 pub mod monitors;
 pub mod prober;

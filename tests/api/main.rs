@@ -16,6 +16,7 @@ mod heartbeats;
 mod helpers;
 mod hostile;
 mod ingest;
+mod inhibit;
 mod intervals;
 mod lifecycle;
 mod links;

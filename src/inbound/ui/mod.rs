@@ -347,6 +347,7 @@ struct AlertRow {
     count: i64,
     last_seen: String,
     acked_by: Option<String>,
+    inhibited: bool,
 }
 
 impl AlertRow {
@@ -361,6 +362,7 @@ impl AlertRow {
             count: a.count,
             last_seen: time(a.last_seen),
             acked_by: a.acked_by.clone(),
+            inhibited: a.inhibited_by.is_some(),
         }
     }
 }
@@ -599,6 +601,7 @@ pub async fn alert(
                 first_seen => time(a.first_seen), last_seen => time(a.last_seen),
                 acked_by => &a.acked_by, acked_at => a.acked_at.map(time),
                 silenced_until => a.silenced_until.map(time),
+                inhibited_by => &a.inhibited_by,
             },
             labels => a.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>(),
             links => crate::outbound::cards::text::annotation_links(&a)

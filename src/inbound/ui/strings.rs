@@ -82,6 +82,8 @@ pub struct Strings {
     pub no_data: &'static str,
     pub source: &'static str,
     pub any_source: &'static str,
+    pub inhibited: &'static str,
+    pub inhibited_by: &'static str,
 }
 
 pub static EN: Strings = Strings {
@@ -162,6 +164,8 @@ pub static EN: Strings = Strings {
     no_data: "Nothing in this window.",
     source: "Source",
     any_source: "Any source",
+    inhibited: "inhibited",
+    inhibited_by: "Inhibited by",
 };
 
 pub static ZH: Strings = Strings {
@@ -242,6 +246,8 @@ pub static ZH: Strings = Strings {
     no_data: "该时段没有数据。",
     source: "来源",
     any_source: "全部来源",
+    inhibited: "已抑制",
+    inhibited_by: "被抑制于",
 };
 
 #[derive(Serialize)]

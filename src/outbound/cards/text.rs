@@ -803,6 +803,7 @@ pub(crate) mod fixtures {
             request_id: None,
             starts_at: None,
             resolved_at: None,
+            inhibited_by: None,
         }
     }
 
