@@ -128,6 +128,31 @@ pub struct Config {
     /// not notified (Alertmanager's inhibition).
     #[serde(default)]
     pub inhibit_rules: Vec<inhibit::InhibitRuleConfig>,
+    /// How cards show things: the time zone of their times.
+    #[serde(default)]
+    pub cards: CardsConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardsConfig {
+    /// IANA name (`Asia/Shanghai`) for every time on cards, digests,
+    /// follow-ups and escalation notes; UTC when unset. A channel's own
+    /// `timezone` wins for that channel.
+    pub timezone: Option<String>,
+}
+
+impl Config {
+    /// The time zone of a channel's cards: its own, else `[cards]`, else
+    /// UTC (validated at load).
+    pub fn card_tz(&self, channel: Option<&str>) -> chrono_tz::Tz {
+        let own = channel
+            .and_then(|n| self.channels.iter().find(|c| c.name == n))
+            .and_then(|c| c.timezone.as_deref());
+        own.or(self.cards.timezone.as_deref())
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(chrono_tz::Tz::UTC)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -665,6 +690,27 @@ impl Config {
         routing::validate(&self.channels, &self.routes, feishu_app)?;
         intervals::validate(&self.time_intervals, &self.routes)?;
         inhibit::validate(&self.inhibit_rules)?;
+        let zones = self
+            .channels
+            .iter()
+            .filter_map(|c| c.timezone.as_deref().map(|z| ("channels.timezone", z)))
+            .chain(
+                self.cards
+                    .timezone
+                    .as_deref()
+                    .map(|z| ("cards.timezone", z)),
+            );
+        for (key, zone) in zones {
+            if zone.parse::<chrono_tz::Tz>().is_err() {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "`{}` is not an IANA time zone name (like Asia/Shanghai)",
+                        crate::domain::labels::truncate_text(zone, 64)
+                    ),
+                ));
+            }
+        }
         self.ci.validate()?;
         checks::validate(&self.checks)?;
         errors::validate(&self.errors)?;

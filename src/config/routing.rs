@@ -92,6 +92,9 @@ pub struct ChannelConfig {
     pub called_show_number: Option<String>,
     /// Voice: times the message is played (1 to 3).
     pub play_times: Option<u32>,
+    /// This channel's cards show times in this IANA zone (else `[cards]
+    /// timezone`).
+    pub timezone: Option<String>,
 }
 
 /// The variables of a provider template (see [`ChannelConfig::template_params`]).

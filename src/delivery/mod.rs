@@ -143,6 +143,8 @@ pub struct Setup {
     links: Option<LinkSigner>,
     /// `{public_url}/ui` when cards link to the console (`[ui] card_links`).
     console: Option<String>,
+    /// Each channel's cards' time zone.
+    zones: HashMap<String, chrono_tz::Tz>,
     config: DeliveryConfig,
     /// SMS and voice channels' per-number caps in 24 hours.
     caps: HashMap<String, u32>,
@@ -165,6 +167,11 @@ impl Setup {
             intervals,
             links: LinkSigner::from_config(config),
             console: config.ui.card_base(config.server.public_url.as_deref()),
+            zones: config
+                .channels
+                .iter()
+                .map(|c| (c.name.clone(), config.card_tz(Some(&c.name))))
+                .collect(),
             config: config.delivery.clone(),
             caps: config
                 .channels
@@ -548,6 +555,7 @@ impl Delivery {
                 .map_err(|e| SendError::transient(format!("cannot read sent messages: {e}")))?;
             let resolved = item.alert.state == "resolved";
             let card = Message {
+                tz: message.tz,
                 kind: if resolved {
                     NoticeKind::Resolved
                 } else {
@@ -640,6 +648,11 @@ impl Delivery {
         }
         let audience = self.audience(first, &items, now).await?;
         Ok(Some(Message {
+            tz: setup
+                .zones
+                .get(&first.channel)
+                .copied()
+                .unwrap_or(chrono_tz::Tz::UTC),
             kind,
             omitted: ids.len() - items.len(),
             audience,

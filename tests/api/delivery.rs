@@ -476,3 +476,46 @@ async fn email_goes_out_over_smtp_with_subject_and_both_bodies() {
         "HTML is escaped: {mail}"
     );
 }
+
+#[tokio::test]
+async fn cards_show_times_in_the_configured_zone_and_a_channel_may_have_its_own() {
+    let dd = MockBot::dingtalk_bot("SECzone-secret").await;
+    let hook_ny = MockBot::dingtalk_bot("SECzone-secret").await;
+    let (a, b) = (dd.url(), hook_ny.url());
+    let app = spawn_app_with(move |c| {
+        c.channels = vec![
+            channel(&format!(
+                "name = \"dd\"\ntype = \"dingtalk_bot\"\nurl = \"{a}\"\nsecret = \"SECzone-secret\"\nrate_per_minute = 0"
+            )),
+            channel(&format!(
+                "name = \"ny\"\ntype = \"dingtalk_bot\"\nurl = \"{b}\"\nsecret = \"SECzone-secret\"\nrate_per_minute = 0\ntimezone = \"America/New_York\""
+            )),
+        ];
+        c.cards.timezone = Some("Asia/Shanghai".into());
+        c.validate().unwrap();
+    })
+    .await;
+    app.post_alert(&json!({"title": "Disk full", "severity": "critical"}))
+        .await;
+    let shanghai = dd.wait_for(1, WAIT).await[0].body.to_string();
+    let ny = hook_ny.wait_for(1, WAIT).await[0].body.to_string();
+    // This hour in Shanghai (or the one before, if the hour just turned).
+    let hour = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&chrono_tz::Asia::Shanghai)
+            .format("%Y-%m-%d %H:")
+            .to_string()
+    };
+    let now = chrono::Utc::now();
+    let local = [hour(now), hour(now - chrono::Duration::seconds(30))];
+    assert!(
+        shanghai.contains(" CST") && local.iter().any(|h| shanghai.contains(h)),
+        "{shanghai}"
+    );
+    assert!(!shanghai.contains(" UTC"), "{shanghai}");
+    assert!(ny.contains(" EST") || ny.contains(" EDT"), "{ny}");
+    // A zone that is not one is refused at load.
+    let mut bad = ackbot::config::Config::default();
+    bad.cards.timezone = Some("Mars/Olympus".into());
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(e.contains("cards.timezone") && e.contains("IANA"), "{e}");
+}

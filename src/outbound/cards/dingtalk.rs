@@ -137,7 +137,7 @@ fn inline(s: &str, max: usize) -> String {
 fn single(item: &Item, b: &Budget, md: &mut String) {
     let a = &item.alert;
     if b.facts {
-        let facts: Vec<String> = text::facts(a)
+        let facts: Vec<String> = text::facts(a, b.tz)
             .into_iter()
             .map(|(name, value)| format!("**{name}:** {}", inline(&value, b.field)))
             .collect();
@@ -189,7 +189,7 @@ fn group(msg: &Message, b: &Budget, md: &mut String) {
     for item in &shown[..detailed] {
         let a = &item.alert;
         let mut parts = vec![format!("**{}**", inline(&a.title, b.field))];
-        parts.extend(text::brief(a).iter().map(|s| inline(s, b.field)));
+        parts.extend(text::brief(a, b.tz).iter().map(|s| inline(s, b.field)));
         if b.links {
             parts.extend(
                 text::item_links(item)

@@ -100,7 +100,7 @@ fn single(msg: &Message, item: &Item, t: &mut Plain, html: &mut Html) {
     }
     let a = &item.alert;
     html.0.push_str("<table>\n");
-    for (name, value) in text::facts(a) {
+    for (name, value) in text::facts(a, msg.tz) {
         html.0.push_str(&format!(
             "<tr><th align=\"left\">{name}</th><td>{}</td></tr>\n",
             h(&value)
@@ -170,7 +170,7 @@ fn group(msg: &Message, t: &mut Plain, html: &mut Html) {
     t.0.push_str(&format!("{count}\n\n"));
     for item in &msg.items[..detailed] {
         let a = &item.alert;
-        let brief = text::brief(a);
+        let brief = text::brief(a, msg.tz);
         let html_brief: Vec<String> = brief.iter().map(|s| h(s)).collect();
         let text_brief: Vec<String> = brief.iter().map(|s| p(s)).collect();
         let mut html_brief = html_brief;

@@ -130,7 +130,7 @@ fn single(msg: &Message, item: &Item, callbacks: bool, b: &Budget, out: &mut Vec
     if let Some(n) = text::notice(msg) {
         md.push_str(&format!("**{}**\n", text::escape(&n, text::md_inline)));
     }
-    for (name, value) in text::facts(a).into_iter().filter(|_| b.facts) {
+    for (name, value) in text::facts(a, b.tz).into_iter().filter(|_| b.facts) {
         md.push_str(&format!("**{name}:** {}\n", inline(&value, b.field)));
     }
     out.push(markdown(md.trim_end().to_string()));
@@ -183,7 +183,10 @@ fn group(msg: &Message, callbacks: bool, b: &Budget, out: &mut Vec<Value>) {
     let detailed = text::detailed(msg, shown.len());
     for item in &shown[..detailed] {
         let a = &item.alert;
-        let brief: Vec<String> = text::brief(a).iter().map(|s| inline(s, b.field)).collect();
+        let brief: Vec<String> = text::brief(a, b.tz)
+            .iter()
+            .map(|s| inline(s, b.field))
+            .collect();
         let mut md = format!("**{}**\n{}", inline(&a.title, b.field), brief.join(" · "));
         if b.links {
             for (label, url) in text::item_links(item) {

@@ -119,6 +119,9 @@ pub struct Message {
     pub occurrences: i64,
     pub now: DateTime<Utc>,
     pub audience: Audience,
+    /// The time zone the message shows times in (`[cards] timezone`, or
+    /// the channel's `timezone`).
+    pub tz: chrono_tz::Tz,
 }
 
 /// The colour family of a card: platforms name them differently.

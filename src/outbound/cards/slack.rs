@@ -98,7 +98,7 @@ fn single(msg: &Message, item: &Item, tone: Tone, blocks: &mut Vec<Value>) {
         return;
     }
     let a = &item.alert;
-    let fields: Vec<Value> = text::facts(a)
+    let fields: Vec<Value> = text::facts(a, msg.tz)
         .into_iter()
         .take(FIELDS_MAX)
         .map(|(name, value)| {
@@ -188,7 +188,10 @@ fn group(msg: &Message, tone: Tone, blocks: &mut Vec<Value>) {
     blocks.push(section(format!("*{}*", text::count_alerts(msg))));
     for item in &msg.items[..detailed] {
         let a = &item.alert;
-        let brief: Vec<String> = text::brief(a).iter().map(|s| inline(s, 200)).collect();
+        let brief: Vec<String> = text::brief(a, msg.tz)
+            .iter()
+            .map(|s| inline(s, 200))
+            .collect();
         let mut md = format!("*{}*\n{}", inline(&a.title, 300), brief.join(" · "));
         for (label, url) in text::item_links(item) {
             md.push_str(&format!(

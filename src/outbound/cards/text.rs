@@ -12,6 +12,7 @@
 //! leaves a visible [`TRUNCATED`] marker.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
 use super::{ActionLinks, Item, Message, Tone};
 use crate::config::oncall::PersonConfig;
@@ -312,9 +313,16 @@ pub fn safe_url(s: &str) -> Option<String> {
 
 // ---- wording ---------------------------------------------------------------
 
-/// `2026-11-22 10:00:00 UTC`.
-pub fn time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+/// `2026-11-22 10:00:00 UTC`, or in the cards' time zone with its
+/// abbreviation (`2026-11-22 18:00:00 CST` in Asia/Shanghai).
+pub fn time(t: DateTime<Utc>, tz: Tz) -> String {
+    if tz == Tz::UTC {
+        t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    } else {
+        t.with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M:%S %Z")
+            .to_string()
+    }
 }
 
 /// The colour family, also for an (invalid) empty message.
@@ -382,7 +390,7 @@ pub fn notice(msg: &Message) -> Option<String> {
             if msg.occurrences == 1 { "" } else { "s" }
         )),
         NoticeKind::Repeat => Some("Still firing (reminder)".to_string()),
-        NoticeKind::Update => msg.items.first().map(|i| update_line(&i.alert)),
+        NoticeKind::Update => msg.items.first().map(|i| update_line(&i.alert, msg.tz)),
         NoticeKind::Escalation => Some("Escalated: nobody has acknowledged yet".to_string()),
         NoticeKind::Resolved => match msg.items.as_slice() {
             [item] => fired_for(&item.alert).map(|d| format!("Resolved after {d}")),
@@ -439,15 +447,15 @@ pub fn dingtalk_mobile(p: &PersonConfig) -> Option<&str> {
 }
 
 /// What a person did, as a follow-up shows it.
-fn update_line(a: &AlertRecord) -> String {
+fn update_line(a: &AlertRecord, tz: Tz) -> String {
     match (a.state, &a.acked_by, a.silenced_until) {
         ("acknowledged", Some(by), _) => format!(
             "Acknowledged by {by}{}",
             a.acked_at
-                .map(|t| format!(" · {}", time(t)))
+                .map(|t| format!(" · {}", time(t, tz)))
                 .unwrap_or_default()
         ),
-        ("silenced", _, Some(until)) => format!("Silenced until {}", time(until)),
+        ("silenced", _, Some(until)) => format!("Silenced until {}", time(until, tz)),
         ("resolved", _, _) => "Resolved".to_string(),
         ("firing", _, _) => "Firing again: the acknowledgement was taken back".to_string(),
         (state, _, _) => format!("Now {state}"),
@@ -500,13 +508,13 @@ pub fn count_alerts(msg: &Message) -> String {
 }
 
 /// The facts of one alert, name and raw (unescaped) value, in display order.
-pub fn facts(a: &AlertRecord) -> Vec<(&'static str, String)> {
+pub fn facts(a: &AlertRecord, tz: Tz) -> Vec<(&'static str, String)> {
     let mut v = vec![("Severity", a.severity.as_str().to_string())];
     if let Some(s) = service(a) {
         v.push(("Service", s.to_string()));
     }
     let state = match (&a.acked_by, a.acked_at) {
-        (Some(by), Some(at)) => format!("{} by {by} · {}", a.state, time(at)),
+        (Some(by), Some(at)) => format!("{} by {by} · {}", a.state, time(at, tz)),
         (Some(by), None) => format!("{} by {by}", a.state),
         _ => a.state.to_string(),
     };
@@ -520,17 +528,17 @@ pub fn facts(a: &AlertRecord) -> Vec<(&'static str, String)> {
     {
         v.push(("Values", crate::domain::labels::cut(values, 200)));
     }
-    v.push(("First seen", time(a.first_seen)));
-    v.push(("Last seen", time(a.last_seen)));
+    v.push(("First seen", time(a.first_seen, tz)));
+    v.push(("Last seen", time(a.last_seen, tz)));
     v.push(("Occurrences", a.count.to_string()));
     if let Some(t) = a.resolved_at {
         let after = fired_for(a)
             .map(|d| format!(" · after {d}"))
             .unwrap_or_default();
-        v.push(("Resolved at", format!("{}{after}", time(t))));
+        v.push(("Resolved at", format!("{}{after}", time(t, tz))));
     }
     if let Some(t) = a.silenced_until {
-        v.push(("Silenced until", time(t)));
+        v.push(("Silenced until", time(t, tz)));
     }
     if let Some(id) = &a.trace_id {
         v.push(("Trace ID", id.clone()));
@@ -551,14 +559,14 @@ pub fn fired_for(a: &AlertRecord) -> Option<String> {
 
 /// One alert of a group in a few words (raw): severity, service, state,
 /// count, last seen.
-pub fn brief(a: &AlertRecord) -> Vec<String> {
+pub fn brief(a: &AlertRecord, tz: Tz) -> Vec<String> {
     let mut v = vec![a.severity.as_str().to_string()];
     if let Some(s) = service(a) {
         v.push(s.to_string());
     }
     v.push(a.state.to_string());
     v.push(format!("×{}", a.count));
-    v.push(format!("last seen {}", time(a.last_seen)));
+    v.push(format!("last seen {}", time(a.last_seen, tz)));
     v
 }
 
@@ -640,6 +648,8 @@ pub struct Budget {
     /// Whether an alert's facts (severity, service, …) are shown: not on a
     /// follow-up, which says only what changed.
     pub facts: bool,
+    /// The time zone times are shown in ([`Message::tz`]).
+    pub tz: Tz,
 }
 
 impl Budget {
@@ -670,6 +680,7 @@ impl Budget {
             labels: if follow_up(msg) { 0 } else { usize::MAX },
             links: !follow_up(msg),
             facts: !follow_up(msg),
+            tz: msg.tz,
         }
     }
 
@@ -840,6 +851,7 @@ pub(crate) mod fixtures {
             occurrences: 0,
             now: at(10, 5, 0),
             audience: Default::default(),
+            tz: chrono_tz::Tz::UTC,
         }
     }
 
@@ -1121,14 +1133,22 @@ mod tests {
             subject(&group3(), FIELD_MAX),
             "[ERROR] Disk full on node-1 (payment) +7 more"
         );
-        assert_eq!(time(at(10, 0, 0)), "2026-11-22 10:00:00 UTC");
+        assert_eq!(time(at(10, 0, 0), Tz::UTC), "2026-11-22 10:00:00 UTC");
+        assert_eq!(
+            time(at(10, 0, 0), chrono_tz::Asia::Shanghai),
+            "2026-11-22 18:00:00 CST"
+        );
+        assert_eq!(
+            time(at(10, 0, 0), chrono_tz::America::New_York),
+            "2026-11-22 05:00:00 EST"
+        );
         assert_eq!(
             notice(&aggregated()).as_deref(),
             Some("57 occurrences in the last window")
         );
         assert_eq!(more(1), "1 more alert");
         assert_eq!(more(5), "5 more alerts");
-        let f = facts(&m.items[0].alert);
+        let f = facts(&m.items[0].alert, Tz::UTC);
         assert_eq!(f[0], ("Severity", "critical".to_string()));
         assert!(f.contains(&("Trace ID", "trace-abc".to_string())));
         assert_eq!(
@@ -1158,7 +1178,7 @@ mod tests {
             "from this firing's start"
         );
         assert!(
-            facts(&a)
+            facts(&a, Tz::UTC)
                 .iter()
                 .any(|(k, v)| *k == "Resolved at" && v.ends_with("after 10m"))
         );

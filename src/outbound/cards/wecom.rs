@@ -114,7 +114,7 @@ fn markdown(msg: &Message, b: &Budget) -> String {
 
 fn single(item: &Item, b: &Budget, colour: &str, md: &mut String) {
     let a = &item.alert;
-    for (name, value) in text::facts(a).into_iter().filter(|_| b.facts) {
+    for (name, value) in text::facts(a, b.tz).into_iter().filter(|_| b.facts) {
         let value = inline(&value, b.field);
         if name == "Severity" {
             md.push_str(&format!(
@@ -159,7 +159,10 @@ fn group(msg: &Message, b: &Budget, md: &mut String) {
     md.push_str(&format!("> {}\n", text::count_alerts(msg)));
     for item in &shown[..detailed] {
         let a = &item.alert;
-        let brief: Vec<String> = text::brief(a).iter().map(|s| inline(s, b.field)).collect();
+        let brief: Vec<String> = text::brief(a, b.tz)
+            .iter()
+            .map(|s| inline(s, b.field))
+            .collect();
         let mut brief = brief;
         if b.links {
             brief.extend(
@@ -226,7 +229,7 @@ fn card(msg: &Message, item: &Item, links: &ActionLinks, b: &Budget) -> Value {
         Vec::new()
     };
 
-    let mut horizontal: Vec<Value> = text::facts(a)
+    let mut horizontal: Vec<Value> = text::facts(a, b.tz)
         .into_iter()
         .filter(|(name, _)| {
             matches!(
@@ -252,7 +255,7 @@ fn card(msg: &Message, item: &Item, links: &ActionLinks, b: &Budget) -> Value {
     let mut desc = format!(
         "{} · first seen {}",
         a.severity.as_str(),
-        text::time(a.first_seen)
+        text::time(a.first_seen, b.tz)
     );
     if let Some(n) = text::notice(msg) {
         desc = format!("{n} · {desc}");
