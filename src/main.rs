@@ -220,7 +220,7 @@ fn send(
         occurrences: 1,
         now,
         audience,
-        tz: config.card_tz(Some(target.name())),
+        look: config.card_look(Some(target.name())),
     };
     let key = format!("ackbot-test-{}", now.timestamp_millis());
     let runtime = tokio::runtime::Builder::new_current_thread()

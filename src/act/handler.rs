@@ -118,7 +118,7 @@ fn refusal(who: &crate::interaction::Actor) -> String {
 
 /// The Feishu app card for an alert as it is now (callback buttons that fit
 /// its state).
-pub fn feishu_card(record: &AlertRecord, tz: chrono_tz::Tz) -> serde_json::Value {
+pub fn feishu_card(record: &AlertRecord, look: cards::Look) -> serde_json::Value {
     let kind = if record.state == "resolved" {
         NoticeKind::Resolved
     } else {
@@ -137,7 +137,7 @@ pub fn feishu_card(record: &AlertRecord, tz: chrono_tz::Tz) -> serde_json::Value
             occurrences: record.count,
             now: Utc::now(),
             audience: Default::default(),
-            tz,
+            look,
         },
         true,
     )
@@ -210,7 +210,9 @@ impl InteractionHandler for ChatOps {
                 tracing::info!(platform = via(who.platform), alert_id, action = name, outcome = ?kind, "card action");
                 CardReply {
                     toast: Some((kind, done.say(act))),
-                    card: done.record().map(|r| feishu_card(r, self.oncall.load().tz)),
+                    card: done
+                        .record()
+                        .map(|r| feishu_card(r, self.oncall.load().look)),
                     state: done
                         .record()
                         .map(|r| (r.state.to_string(), r.acked_by.clone())),

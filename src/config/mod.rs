@@ -140,6 +140,9 @@ pub struct CardsConfig {
     /// follow-ups and escalation notes; UTC when unset. A channel's own
     /// `timezone` wins for that channel.
     pub timezone: Option<String>,
+    /// `en` (default) or `zh-CN`: the fixed words of cards, digests and
+    /// follow-ups. A channel's own `locale` wins for that channel.
+    pub locale: Option<String>,
 }
 
 impl Config {
@@ -152,6 +155,20 @@ impl Config {
         own.or(self.cards.timezone.as_deref())
             .and_then(|z| z.parse().ok())
             .unwrap_or(chrono_tz::Tz::UTC)
+    }
+
+    /// A channel's cards' time zone and words: its own, else `[cards]`.
+    pub fn card_look(&self, channel: Option<&str>) -> crate::outbound::cards::Look {
+        let own = channel
+            .and_then(|n| self.channels.iter().find(|c| c.name == n))
+            .and_then(|c| c.locale.as_deref());
+        crate::outbound::cards::Look {
+            tz: self.card_tz(channel),
+            locale: own
+                .or(self.cards.locale.as_deref())
+                .and_then(crate::outbound::cards::Locale::parse)
+                .unwrap_or_default(),
+        }
     }
 }
 
@@ -700,6 +717,22 @@ impl Config {
                     .as_deref()
                     .map(|z| ("cards.timezone", z)),
             );
+        let locales = self
+            .channels
+            .iter()
+            .filter_map(|c| c.locale.as_deref().map(|l| ("channels.locale", l)))
+            .chain(self.cards.locale.as_deref().map(|l| ("cards.locale", l)));
+        for (key, locale) in locales {
+            if crate::outbound::cards::Locale::parse(locale).is_none() {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "`{}` is not a card language: \"en\" or \"zh-CN\"",
+                        crate::domain::labels::truncate_text(locale, 32)
+                    ),
+                ));
+            }
+        }
         for (key, zone) in zones {
             if zone.parse::<chrono_tz::Tz>().is_err() {
                 return Err(invalid(

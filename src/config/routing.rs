@@ -95,6 +95,8 @@ pub struct ChannelConfig {
     /// This channel's cards show times in this IANA zone (else `[cards]
     /// timezone`).
     pub timezone: Option<String>,
+    /// This channel's cards' words: `en` or `zh-CN` (else `[cards] locale`).
+    pub locale: Option<String>,
 }
 
 /// The variables of a provider template (see [`ChannelConfig::template_params`]).

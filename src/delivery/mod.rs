@@ -143,8 +143,8 @@ pub struct Setup {
     links: Option<LinkSigner>,
     /// `{public_url}/ui` when cards link to the console (`[ui] card_links`).
     console: Option<String>,
-    /// Each channel's cards' time zone.
-    zones: HashMap<String, chrono_tz::Tz>,
+    /// Each channel's cards' time zone and language.
+    looks: HashMap<String, crate::outbound::cards::Look>,
     config: DeliveryConfig,
     /// SMS and voice channels' per-number caps in 24 hours.
     caps: HashMap<String, u32>,
@@ -167,10 +167,10 @@ impl Setup {
             intervals,
             links: LinkSigner::from_config(config),
             console: config.ui.card_base(config.server.public_url.as_deref()),
-            zones: config
+            looks: config
                 .channels
                 .iter()
-                .map(|c| (c.name.clone(), config.card_tz(Some(&c.name))))
+                .map(|c| (c.name.clone(), config.card_look(Some(&c.name))))
                 .collect(),
             config: config.delivery.clone(),
             caps: config
@@ -555,7 +555,7 @@ impl Delivery {
                 .map_err(|e| SendError::transient(format!("cannot read sent messages: {e}")))?;
             let resolved = item.alert.state == "resolved";
             let card = Message {
-                tz: message.tz,
+                look: message.look,
                 kind: if resolved {
                     NoticeKind::Resolved
                 } else {
@@ -648,11 +648,7 @@ impl Delivery {
         }
         let audience = self.audience(first, &items, now).await?;
         Ok(Some(Message {
-            tz: setup
-                .zones
-                .get(&first.channel)
-                .copied()
-                .unwrap_or(chrono_tz::Tz::UTC),
+            look: setup.looks.get(&first.channel).copied().unwrap_or_default(),
             kind,
             omitted: ids.len() - items.len(),
             audience,

@@ -52,8 +52,9 @@ pub struct Oncall {
     pub ack_ttl: chrono::Duration,
     /// Some `[[escalations]]` policy exists (else cards need not ask).
     pub escalates: bool,
-    /// `[cards] timezone`, for the times in escalation notes.
-    pub tz: chrono_tz::Tz,
+    /// `[cards]` time zone and words, for escalation notes and the Feishu
+    /// card edited after an action.
+    pub look: crate::outbound::cards::Look,
 }
 
 impl Oncall {
@@ -68,7 +69,7 @@ impl Oncall {
             ack_ttl: chrono::Duration::from_std(config.alerts.ack_ttl)
                 .unwrap_or(chrono::Duration::hours(8)),
             escalates: !config.escalations.is_empty(),
-            tz: config.card_tz(None),
+            look: config.card_look(None),
         }
     }
 }
@@ -377,6 +378,6 @@ pub async fn next_step(
     Ok(Some(format!(
         "Escalates to {who} by {} at {} unless acknowledged",
         via.join(" and "),
-        crate::outbound::cards::text::time(due, oncall.tz)
+        crate::outbound::cards::text::time(due, oncall.look.tz)
     )))
 }

@@ -478,7 +478,7 @@ async fn email_goes_out_over_smtp_with_subject_and_both_bodies() {
 }
 
 #[tokio::test]
-async fn cards_show_times_in_the_configured_zone_and_a_channel_may_have_its_own() {
+async fn cards_speak_the_configured_language_and_zone_and_a_channel_may_have_its_own() {
     let dd = MockBot::dingtalk_bot("SECzone-secret").await;
     let hook_ny = MockBot::dingtalk_bot("SECzone-secret").await;
     let (a, b) = (dd.url(), hook_ny.url());
@@ -488,10 +488,11 @@ async fn cards_show_times_in_the_configured_zone_and_a_channel_may_have_its_own(
                 "name = \"dd\"\ntype = \"dingtalk_bot\"\nurl = \"{a}\"\nsecret = \"SECzone-secret\"\nrate_per_minute = 0"
             )),
             channel(&format!(
-                "name = \"ny\"\ntype = \"dingtalk_bot\"\nurl = \"{b}\"\nsecret = \"SECzone-secret\"\nrate_per_minute = 0\ntimezone = \"America/New_York\""
+                "name = \"ny\"\ntype = \"dingtalk_bot\"\nurl = \"{b}\"\nsecret = \"SECzone-secret\"\nrate_per_minute = 0\ntimezone = \"America/New_York\"\nlocale = \"en\""
             )),
         ];
         c.cards.timezone = Some("Asia/Shanghai".into());
+        c.cards.locale = Some("zh-CN".into());
         c.validate().unwrap();
     })
     .await;
@@ -512,10 +513,22 @@ async fn cards_show_times_in_the_configured_zone_and_a_channel_may_have_its_own(
         "{shanghai}"
     );
     assert!(!shanghai.contains(" UTC"), "{shanghai}");
+    assert!(
+        shanghai.contains("级别") && shanghai.contains("告警中"),
+        "zh-CN words: {shanghai}"
+    );
     assert!(ny.contains(" EST") || ny.contains(" EDT"), "{ny}");
+    assert!(
+        ny.contains("Severity") && !ny.contains("级别"),
+        "its own locale: {ny}"
+    );
     // A zone that is not one is refused at load.
     let mut bad = ackbot::config::Config::default();
     bad.cards.timezone = Some("Mars/Olympus".into());
     let e = bad.validate().unwrap_err().to_string();
     assert!(e.contains("cards.timezone") && e.contains("IANA"), "{e}");
+    let mut bad = ackbot::config::Config::default();
+    bad.cards.locale = Some("fr".into());
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(e.contains("cards.locale") && e.contains("zh-CN"), "{e}");
 }

@@ -97,7 +97,7 @@ fn render(msg: &Message, b: &Budget) -> Value {
                 .filter_map(|a| {
                     Some(format!(
                         "[{}]({})",
-                        a.label(),
+                        a.label_in(msg.look.locale),
                         text::safe_url(links.get(a))?
                     ))
                 })
@@ -114,7 +114,7 @@ fn render(msg: &Message, b: &Budget) -> Value {
         Some(links) => {
             let btns: Vec<Value> = Action::ALL
                 .into_iter()
-                .map(|a| json!({"title": a.label(), "actionURL": links.get(a)}))
+                .map(|a| json!({"title": a.label_in(msg.look.locale), "actionURL": links.get(a)}))
                 .collect();
             json!({
                 "msgtype": "actionCard",
@@ -137,7 +137,7 @@ fn inline(s: &str, max: usize) -> String {
 fn single(item: &Item, b: &Budget, md: &mut String) {
     let a = &item.alert;
     if b.facts {
-        let facts: Vec<String> = text::facts(a, b.tz)
+        let facts: Vec<String> = text::facts(a, b.look)
             .into_iter()
             .map(|(name, value)| format!("**{name}:** {}", inline(&value, b.field)))
             .collect();
@@ -146,7 +146,7 @@ fn single(item: &Item, b: &Budget, md: &mut String) {
     }
 
     if !a.labels.is_empty() && b.labels > 0 {
-        md.push_str("**Labels**\n\n");
+        md.push_str(&format!("**{}**\n\n", b.look.locale.words().labels));
         for (k, v) in a.labels.iter().take(b.labels) {
             md.push_str(&format!(
                 "- {}: {}\n",
@@ -167,7 +167,7 @@ fn single(item: &Item, b: &Budget, md: &mut String) {
     }
 
     if b.links {
-        let links: Vec<String> = text::item_links(item)
+        let links: Vec<String> = text::item_links(item, b.look.locale)
             .into_iter()
             .map(|(label, url)| format!("[{label}]({url})"))
             .collect();
@@ -189,10 +189,10 @@ fn group(msg: &Message, b: &Budget, md: &mut String) {
     for item in &shown[..detailed] {
         let a = &item.alert;
         let mut parts = vec![format!("**{}**", inline(&a.title, b.field))];
-        parts.extend(text::brief(a, b.tz).iter().map(|s| inline(s, b.field)));
+        parts.extend(text::brief(a, b.look).iter().map(|s| inline(s, b.field)));
         if b.links {
             parts.extend(
-                text::item_links(item)
+                text::item_links(item, b.look.locale)
                     .into_iter()
                     .map(|(label, url)| format!("[{label}]({url})")),
             );
@@ -200,7 +200,7 @@ fn group(msg: &Message, b: &Budget, md: &mut String) {
         if let Some(links) = text::action_links(msg, item) {
             parts.extend(Action::ALL.into_iter().filter_map(|action| {
                 let url = text::safe_url(links.get(action))?;
-                Some(format!("[{}]({url})", action.label()))
+                Some(format!("[{}]({url})", action.label_in(msg.look.locale)))
             }));
         }
         md.push_str(&format!("- {}", parts.join(" · ")));
@@ -227,9 +227,9 @@ fn group(msg: &Message, b: &Budget, md: &mut String) {
     }
     md.push('\n');
     if omitted > 0 {
-        md.push_str(&format!("**{}**", text::more(omitted)));
+        md.push_str(&format!("**{}**", text::more(omitted, msg.look.locale)));
         if let Some(url) = text::more_url(msg) {
-            md.push_str(&format!(" · [see all]({url})"));
+            md.push_str(&format!(" · [{}]({url})", msg.look.locale.words().see_all));
         }
         md.push_str("\n\n");
     }
@@ -445,5 +445,39 @@ mod tests {
             out.contains("![panel](https://grafana.example.com/render/panel.png)"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_chinese_team_reads_chinese_words_and_shanghai_times() {
+        let render = |m: &Message| message(m).to_string();
+        let english = [
+            "Severity",
+            "Acknowledge",
+            "Runbook",
+            "more alert",
+            "see all",
+            "Labels",
+            "Last seen",
+            " UTC",
+        ];
+        let card = render(&chinese(critical()));
+        for word in ["级别", "处理手册", "最近发生", "18:04:30 CST"] {
+            assert!(card.contains(word), "{word}: {card}");
+        }
+        let digest = render(&chinese(digest(12)));
+        assert!(
+            digest.contains("另有 40 条告警") && digest.contains("查看全部"),
+            "{digest}"
+        );
+        let follow = render(&chinese(acked_follow_up()));
+        assert!(
+            follow.contains("已确认 by Li Lei · 2026-11-22 18:42:00 CST"),
+            "{follow}"
+        );
+        for text in [&card, &digest, &follow] {
+            for word in english {
+                assert!(!text.contains(word), "{word} in {text}");
+            }
+        }
     }
 }

@@ -100,7 +100,7 @@ fn single(msg: &Message, item: &Item, t: &mut Plain, html: &mut Html) {
     }
     let a = &item.alert;
     html.0.push_str("<table>\n");
-    for (name, value) in text::facts(a, msg.tz) {
+    for (name, value) in text::facts(a, msg.look) {
         html.0.push_str(&format!(
             "<tr><th align=\"left\">{name}</th><td>{}</td></tr>\n",
             h(&value)
@@ -111,8 +111,11 @@ fn single(msg: &Message, item: &Item, t: &mut Plain, html: &mut Html) {
     t.0.push('\n');
 
     if !a.labels.is_empty() {
-        html.0.push_str("<h3>Labels</h3>\n<ul>\n");
-        t.0.push_str("Labels:\n");
+        html.0.push_str(&format!(
+            "<h3>{}</h3>\n<ul>\n",
+            msg.look.locale.words().labels
+        ));
+        t.0.push_str(&format!("{}:\n", msg.look.locale.words().labels));
         for (k, v) in a.labels.iter() {
             html.0
                 .push_str(&format!("<li><code>{}</code>: {}</li>\n", h(k), h(v)));
@@ -132,7 +135,7 @@ fn single(msg: &Message, item: &Item, t: &mut Plain, html: &mut Html) {
         t.0.push_str("\n\n");
     }
 
-    let links = text::item_links(item);
+    let links = text::item_links(item, msg.look.locale);
     if !links.is_empty() {
         let html_links: Vec<String> = links
             .iter()
@@ -170,12 +173,12 @@ fn group(msg: &Message, t: &mut Plain, html: &mut Html) {
     t.0.push_str(&format!("{count}\n\n"));
     for item in &msg.items[..detailed] {
         let a = &item.alert;
-        let brief = text::brief(a, msg.tz);
+        let brief = text::brief(a, msg.look);
         let html_brief: Vec<String> = brief.iter().map(|s| h(s)).collect();
         let text_brief: Vec<String> = brief.iter().map(|s| p(s)).collect();
         let mut html_brief = html_brief;
         html_brief.extend(
-            text::item_links(item)
+            text::item_links(item, msg.look.locale)
                 .iter()
                 .map(|(label, url)| format!("<a href=\"{}\">{label}</a>", h(url))),
         );
@@ -222,12 +225,13 @@ fn group(msg: &Message, t: &mut Plain, html: &mut Html) {
     }
     html.0.push_str("</ul>\n");
     if omitted > 0 {
-        let more = text::more(omitted);
+        let more = text::more(omitted, msg.look.locale);
         match text::more_url(msg) {
             Some(url) => {
                 html.0.push_str(&format!(
-                    "<p><strong>{more}</strong> · <a href=\"{}\">see all</a></p>\n",
-                    h(&url)
+                    "<p><strong>{more}</strong> · <a href=\"{}\">{}</a></p>\n",
+                    h(&url),
+                    msg.look.locale.words().see_all
                 ));
                 t.0.push_str(&format!("\n{more}: {url}\n"));
             }
@@ -252,14 +256,18 @@ fn actions(msg: &Message, item: &Item, t: &mut Plain, html: &mut Html) {
                 "<a href=\"{}\" style=\"display:inline-block;padding:6px 12px;margin-right:6px;\
                  border:1px solid #888;border-radius:4px;text-decoration:none\">{}</a>",
                 h(links.get(a)),
-                a.label()
+                a.label_in(msg.look.locale)
             )
         })
         .collect();
     html.0
         .push_str(&format!("<p>{}</p>\n", html_links.join("")));
     for a in Action::ALL {
-        t.0.push_str(&format!("{}: {}\n", a.label(), links.get(a)));
+        t.0.push_str(&format!(
+            "{}: {}\n",
+            a.label_in(msg.look.locale),
+            links.get(a)
+        ));
     }
     t.0.push('\n');
 }
@@ -416,5 +424,42 @@ mod tests {
             out.contains(r#"<img src="https://grafana.example.com/render/panel.png""#),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_chinese_team_reads_chinese_words_and_shanghai_times() {
+        let render = |m: &Message| {
+            let e = message(m);
+            format!("{}\n{}\n{}", e.subject, e.text, e.html)
+        };
+        let english = [
+            "Severity",
+            "Acknowledge",
+            "Runbook",
+            "more alert",
+            "see all",
+            "Labels",
+            "Last seen",
+            " UTC",
+        ];
+        let card = render(&chinese(critical()));
+        for word in ["级别", "处理手册", "最近发生", "18:04:30 CST"] {
+            assert!(card.contains(word), "{word}: {card}");
+        }
+        let digest = render(&chinese(digest(12)));
+        assert!(
+            digest.contains("另有 40 条告警") && digest.contains("查看全部"),
+            "{digest}"
+        );
+        let follow = render(&chinese(acked_follow_up()));
+        assert!(
+            follow.contains("已确认 by Li Lei · 2026-11-22 18:42:00 CST"),
+            "{follow}"
+        );
+        for text in [&card, &digest, &follow] {
+            for word in english {
+                assert!(!text.contains(word), "{word} in {text}");
+            }
+        }
     }
 }

@@ -130,13 +130,13 @@ fn single(msg: &Message, item: &Item, callbacks: bool, b: &Budget, out: &mut Vec
     if let Some(n) = text::notice(msg) {
         md.push_str(&format!("**{}**\n", text::escape(&n, text::md_inline)));
     }
-    for (name, value) in text::facts(a, b.tz).into_iter().filter(|_| b.facts) {
+    for (name, value) in text::facts(a, b.look).into_iter().filter(|_| b.facts) {
         md.push_str(&format!("**{name}:** {}\n", inline(&value, b.field)));
     }
     out.push(markdown(md.trim_end().to_string()));
 
     if !a.labels.is_empty() && b.labels > 0 {
-        let mut md = String::from("**Labels**");
+        let mut md = format!("**{}**", b.look.locale.words().labels);
         for (k, v) in a.labels.iter().take(b.labels) {
             md.push_str(&format!(
                 "\n- {}: {}",
@@ -160,7 +160,7 @@ fn single(msg: &Message, item: &Item, callbacks: bool, b: &Budget, out: &mut Vec
     }
 
     if b.links {
-        let links = text::item_links(item);
+        let links = text::item_links(item, b.look.locale);
         if !links.is_empty() {
             let md: Vec<String> = links
                 .iter()
@@ -183,13 +183,13 @@ fn group(msg: &Message, callbacks: bool, b: &Budget, out: &mut Vec<Value>) {
     let detailed = text::detailed(msg, shown.len());
     for item in &shown[..detailed] {
         let a = &item.alert;
-        let brief: Vec<String> = text::brief(a, b.tz)
+        let brief: Vec<String> = text::brief(a, b.look)
             .iter()
             .map(|s| inline(s, b.field))
             .collect();
         let mut md = format!("**{}**\n{}", inline(&a.title, b.field), brief.join(" · "));
         if b.links {
-            for (label, url) in text::item_links(item) {
+            for (label, url) in text::item_links(item, b.look.locale) {
                 md.push_str(&format!(" · [{label}]({url})"));
             }
         }
@@ -222,9 +222,9 @@ fn group(msg: &Message, callbacks: bool, b: &Budget, out: &mut Vec<Value>) {
         out.push(markdown(lines.join("\n")));
     }
     if omitted > 0 {
-        let mut more = format!("**{}**", text::more(omitted));
+        let mut more = format!("**{}**", text::more(omitted, msg.look.locale));
         if let Some(url) = text::more_url(msg) {
-            more.push_str(&format!(" · [see all]({url})"));
+            more.push_str(&format!(" · [{}]({url})", msg.look.locale.words().see_all));
         }
         out.push(markdown(more));
     }
@@ -248,7 +248,7 @@ fn buttons(msg: &Message, item: &Item, callbacks: bool) -> Option<Value> {
         .map(|action| {
             let (value, label) = match action {
                 Action::Ack if acked => ("unack", "Unacknowledge"),
-                _ => (action.as_str(), action.label()),
+                _ => (action.as_str(), action.label_in(msg.look.locale)),
             };
             let behavior = match links {
                 Some(links) => json!({"type": "open_url", "default_url": links.get(action)}),
@@ -462,7 +462,10 @@ mod tests {
         let listed = all_buttons(&card).len() / 3;
         assert!((1..=MAX_LISTED).contains(&listed), "{listed}");
         assert!(
-            md.contains(&format!("**{}**", text::more(40 - listed))),
+            md.contains(&format!(
+                "**{}**",
+                text::more(40 - listed, super::super::Locale::En)
+            )),
             "{md}"
         );
         // Elements stay within the card's 200 (columns and buttons count).
@@ -569,5 +572,39 @@ mod tests {
         let out = card(&m, false).to_string();
         assert!(out.contains("A=12, C=0.5"), "{out}");
         assert!(out.contains("Panel image"), "a link: {out}");
+    }
+
+    #[test]
+    fn a_chinese_team_reads_chinese_words_and_shanghai_times() {
+        let render = |m: &Message| card(m, false).to_string();
+        let english = [
+            "Severity",
+            "Acknowledge",
+            "Runbook",
+            "more alert",
+            "see all",
+            "Labels",
+            "Last seen",
+            " UTC",
+        ];
+        let card = render(&chinese(critical()));
+        for word in ["级别", "处理手册", "最近发生", "18:04:30 CST"] {
+            assert!(card.contains(word), "{word}: {card}");
+        }
+        let digest = render(&chinese(digest(12)));
+        assert!(
+            digest.contains("另有 40 条告警") && digest.contains("查看全部"),
+            "{digest}"
+        );
+        let follow = render(&chinese(acked_follow_up()));
+        assert!(
+            follow.contains("已确认 by Li Lei · 2026-11-22 18:42:00 CST"),
+            "{follow}"
+        );
+        for text in [&card, &digest, &follow] {
+            for word in english {
+                assert!(!text.contains(word), "{word} in {text}");
+            }
+        }
     }
 }

@@ -18,6 +18,9 @@ pub mod email;
 pub mod feishu;
 pub mod slack;
 pub mod text;
+pub mod words;
+
+pub use words::Locale;
 pub mod webhook;
 pub mod wecom;
 
@@ -43,10 +46,16 @@ impl Action {
     }
 
     pub fn label(self) -> &'static str {
+        self.label_in(Locale::En)
+    }
+
+    /// The button's words in a card's language.
+    pub fn label_in(self, locale: Locale) -> &'static str {
+        let w = locale.words();
         match self {
-            Self::Ack => "Acknowledge",
-            Self::Silence => "Silence 1h",
-            Self::Resolve => "Resolve",
+            Self::Ack => w.ack,
+            Self::Silence => w.silence_1h,
+            Self::Resolve => w.resolve,
         }
     }
 }
@@ -119,9 +128,16 @@ pub struct Message {
     pub occurrences: i64,
     pub now: DateTime<Utc>,
     pub audience: Audience,
-    /// The time zone the message shows times in (`[cards] timezone`, or
-    /// the channel's `timezone`).
+    /// The time zone and language of the message (`[cards]`, or the
+    /// channel's own `timezone` and `locale`).
+    pub look: Look,
+}
+
+/// How a channel's cards read: their time zone and their words.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Look {
     pub tz: chrono_tz::Tz,
+    pub locale: Locale,
 }
 
 /// The colour family of a card: platforms name them differently.

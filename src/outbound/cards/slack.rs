@@ -98,7 +98,7 @@ fn single(msg: &Message, item: &Item, tone: Tone, blocks: &mut Vec<Value>) {
         return;
     }
     let a = &item.alert;
-    let fields: Vec<Value> = text::facts(a, msg.tz)
+    let fields: Vec<Value> = text::facts(a, msg.look)
         .into_iter()
         .take(FIELDS_MAX)
         .map(|(name, value)| {
@@ -109,7 +109,7 @@ fn single(msg: &Message, item: &Item, tone: Tone, blocks: &mut Vec<Value>) {
     blocks.push(json!({"type": "section", "fields": fields}));
 
     if !a.labels.is_empty() {
-        let mut labels = String::from("*Labels*");
+        let mut labels = format!("*{}*", msg.look.locale.words().labels);
         let mut shown = 0;
         for (k, v) in a.labels.iter() {
             let line = format!("\n• {}: {}", inline(k, LABEL_MAX), inline(v, LABEL_MAX));
@@ -138,7 +138,7 @@ fn single(msg: &Message, item: &Item, tone: Tone, blocks: &mut Vec<Value>) {
         blocks.push(section(format!("```\n{body}\n```")));
     }
 
-    let links: Vec<String> = text::item_links(item)
+    let links: Vec<String> = text::item_links(item, msg.look.locale)
         .into_iter()
         .map(|(label, url)| format!("<{}|{label}>", text::escape(&url, text::slack_inline)))
         .collect();
@@ -188,12 +188,12 @@ fn group(msg: &Message, tone: Tone, blocks: &mut Vec<Value>) {
     blocks.push(section(format!("*{}*", text::count_alerts(msg))));
     for item in &msg.items[..detailed] {
         let a = &item.alert;
-        let brief: Vec<String> = text::brief(a, msg.tz)
+        let brief: Vec<String> = text::brief(a, msg.look)
             .iter()
             .map(|s| inline(s, 200))
             .collect();
         let mut md = format!("*{}*\n{}", inline(&a.title, 300), brief.join(" · "));
-        for (label, url) in text::item_links(item) {
+        for (label, url) in text::item_links(item, msg.look.locale) {
             md.push_str(&format!(
                 " · <{}|{label}>",
                 text::escape(&url, text::slack_inline)
@@ -211,9 +211,9 @@ fn group(msg: &Message, tone: Tone, blocks: &mut Vec<Value>) {
         blocks.push(section(lines));
     }
     if omitted > 0 {
-        let mut more = format!("*{}*", text::more(omitted));
+        let mut more = format!("*{}*", text::more(omitted, msg.look.locale));
         if let Some(url) = text::more_url(msg) {
-            more.push_str(&format!(" · <{url}|see all>"));
+            more.push_str(&format!(" · <{url}|{}>", msg.look.locale.words().see_all));
         }
         blocks.push(section(more));
     }
@@ -229,7 +229,7 @@ fn actions(msg: &Message, item: &Item, tone: Tone) -> Option<Value> {
             let mut button = json!({
                 "type": "button",
                 "action_id": action.as_str(),
-                "text": {"type": "plain_text", "text": action.label()},
+                "text": {"type": "plain_text", "text": action.label_in(msg.look.locale)},
                 "url": links.get(action),
             });
             if action == Action::Ack {
@@ -501,5 +501,39 @@ mod tests {
         let out = message(&m).to_string();
         assert!(out.contains("A=12, C=0.5"), "{out}");
         assert!(out.contains(r#""type":"image""#), "{out}");
+    }
+
+    #[test]
+    fn a_chinese_team_reads_chinese_words_and_shanghai_times() {
+        let render = |m: &Message| message(m).to_string();
+        let english = [
+            "Severity",
+            "Acknowledge",
+            "Runbook",
+            "more alert",
+            "see all",
+            "Labels",
+            "Last seen",
+            " UTC",
+        ];
+        let card = render(&chinese(critical()));
+        for word in ["级别", "处理手册", "最近发生", "18:04:30 CST"] {
+            assert!(card.contains(word), "{word}: {card}");
+        }
+        let digest = render(&chinese(digest(12)));
+        assert!(
+            digest.contains("另有 40 条告警") && digest.contains("查看全部"),
+            "{digest}"
+        );
+        let follow = render(&chinese(acked_follow_up()));
+        assert!(
+            follow.contains("已确认 by Li Lei · 2026-11-22 18:42:00 CST"),
+            "{follow}"
+        );
+        for text in [&card, &digest, &follow] {
+            for word in english {
+                assert!(!text.contains(word), "{word} in {text}");
+            }
+        }
     }
 }

@@ -14,7 +14,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::{ActionLinks, Item, Message, Tone};
+use super::{ActionLinks, Item, Locale, Look, Message, Tone};
 use crate::config::oncall::PersonConfig;
 use crate::domain::Severity;
 use crate::engine::NoticeKind;
@@ -376,24 +376,21 @@ pub fn subject(msg: &Message, field: usize) -> String {
     }
     let others = msg.items.len().saturating_sub(1) + msg.omitted;
     if others > 0 {
-        s.push_str(&format!(" +{others} more"));
+        s.push_str(&msg.look.locale.plus_more(others));
     }
     s
 }
 
 /// What this kind of notice adds to the alert's own facts.
 pub fn notice(msg: &Message) -> Option<String> {
+    let l = msg.look.locale;
     let base = match msg.kind {
-        NoticeKind::Aggregated => Some(format!(
-            "{} occurrence{} in the last window",
-            msg.occurrences,
-            if msg.occurrences == 1 { "" } else { "s" }
-        )),
-        NoticeKind::Repeat => Some("Still firing (reminder)".to_string()),
-        NoticeKind::Update => msg.items.first().map(|i| update_line(&i.alert, msg.tz)),
-        NoticeKind::Escalation => Some("Escalated: nobody has acknowledged yet".to_string()),
+        NoticeKind::Aggregated => Some(l.occurrences(msg.occurrences)),
+        NoticeKind::Repeat => Some(l.words().reminder.to_string()),
+        NoticeKind::Update => msg.items.first().map(|i| update_line(&i.alert, msg.look)),
+        NoticeKind::Escalation => Some(l.words().escalated.to_string()),
         NoticeKind::Resolved => match msg.items.as_slice() {
-            [item] => fired_for(&item.alert).map(|d| format!("Resolved after {d}")),
+            [item] => fired_for(&item.alert).map(|d| l.resolved_after(&d)),
             _ => None,
         },
         NoticeKind::Firing | NoticeKind::Page => None,
@@ -447,24 +444,35 @@ pub fn dingtalk_mobile(p: &PersonConfig) -> Option<&str> {
 }
 
 /// What a person did, as a follow-up shows it.
-fn update_line(a: &AlertRecord, tz: Tz) -> String {
+fn update_line(a: &AlertRecord, look: Look) -> String {
+    let l = look.locale;
+    let w = l.words();
+    // "Acknowledged" / "已确认": the state word, capitalised in English.
+    let said = |state: &str| {
+        let word = l.state(state);
+        let mut c = word.chars();
+        c.next()
+            .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+    };
     match (a.state, &a.acked_by, a.silenced_until) {
         ("acknowledged", Some(by), _) => format!(
-            "Acknowledged by {by}{}",
+            "{} {} {by}{}",
+            said("acknowledged"),
+            w.by,
             a.acked_at
-                .map(|t| format!(" · {}", time(t, tz)))
+                .map(|t| format!(" · {}", time(t, look.tz)))
                 .unwrap_or_default()
         ),
-        ("silenced", _, Some(until)) => format!("Silenced until {}", time(until, tz)),
-        ("resolved", _, _) => "Resolved".to_string(),
-        ("firing", _, _) => "Firing again: the acknowledgement was taken back".to_string(),
-        (state, _, _) => format!("Now {state}"),
+        ("silenced", _, Some(until)) => format!("{} {}", w.silenced_until, time(until, look.tz)),
+        ("resolved", _, _) => said("resolved"),
+        ("firing", _, _) => w.fired_again.to_string(),
+        (state, _, _) => format!("{} {}", w.now_state, l.state(state)),
     }
 }
 
-/// `5 more alerts`.
-pub fn more(n: usize) -> String {
-    format!("{n} more alert{}", if n == 1 { "" } else { "s" })
+/// `5 more alerts`, in the card's language.
+pub fn more(n: usize, locale: Locale) -> String {
+    locale.more(n)
 }
 
 /// How many of the `shown` items get a group's full row: all, except in a
@@ -503,22 +511,22 @@ pub fn compact(a: &AlertRecord) -> (String, String, Vec<String>) {
 
 /// `3 alerts` (all of a group, listed or not).
 pub fn count_alerts(msg: &Message) -> String {
-    let n = msg.items.len() + msg.omitted;
-    format!("{n} alert{}", if n == 1 { "" } else { "s" })
+    msg.look.locale.alerts(msg.items.len() + msg.omitted)
 }
 
 /// The facts of one alert, name and raw (unescaped) value, in display order.
-pub fn facts(a: &AlertRecord, tz: Tz) -> Vec<(&'static str, String)> {
-    let mut v = vec![("Severity", a.severity.as_str().to_string())];
+pub fn facts(a: &AlertRecord, look: Look) -> Vec<(&'static str, String)> {
+    let (w, l, tz) = (look.locale.words(), look.locale, look.tz);
+    let mut v = vec![(w.severity, a.severity.as_str().to_string())];
     if let Some(s) = service(a) {
-        v.push(("Service", s.to_string()));
+        v.push((w.service, s.to_string()));
     }
     let state = match (&a.acked_by, a.acked_at) {
-        (Some(by), Some(at)) => format!("{} by {by} · {}", a.state, time(at, tz)),
-        (Some(by), None) => format!("{} by {by}", a.state),
-        _ => a.state.to_string(),
+        (Some(by), Some(at)) => format!("{} {} {by} · {}", l.state(a.state), w.by, time(at, tz)),
+        (Some(by), None) => format!("{} {} {by}", l.state(a.state), w.by),
+        _ => l.state(a.state).to_string(),
     };
-    v.push(("State", state));
+    v.push((w.state, state));
     // What a Grafana rule's queries gave when it fired.
     if let Some(values) = a
         .annotations
@@ -526,25 +534,25 @@ pub fn facts(a: &AlertRecord, tz: Tz) -> Vec<(&'static str, String)> {
         .or_else(|| a.annotations.get("value_string"))
         .filter(|v| !v.trim().is_empty())
     {
-        v.push(("Values", crate::domain::labels::cut(values, 200)));
+        v.push((w.values, crate::domain::labels::cut(values, 200)));
     }
-    v.push(("First seen", time(a.first_seen, tz)));
-    v.push(("Last seen", time(a.last_seen, tz)));
-    v.push(("Occurrences", a.count.to_string()));
+    v.push((w.first_seen, time(a.first_seen, tz)));
+    v.push((w.last_seen, time(a.last_seen, tz)));
+    v.push((w.occurrences, a.count.to_string()));
     if let Some(t) = a.resolved_at {
         let after = fired_for(a)
-            .map(|d| format!(" · after {d}"))
+            .map(|d| format!(" · {} {d}", w.after))
             .unwrap_or_default();
-        v.push(("Resolved at", format!("{}{after}", time(t, tz))));
+        v.push((w.resolved_at, format!("{}{after}", time(t, tz))));
     }
     if let Some(t) = a.silenced_until {
-        v.push(("Silenced until", time(t, tz)));
+        v.push((w.silenced_until, time(t, tz)));
     }
     if let Some(id) = &a.trace_id {
-        v.push(("Trace ID", id.clone()));
+        v.push((w.trace_id, id.clone()));
     }
     if let Some(id) = &a.request_id {
-        v.push(("Request ID", id.clone()));
+        v.push((w.request_id, id.clone()));
     }
     v
 }
@@ -559,14 +567,14 @@ pub fn fired_for(a: &AlertRecord) -> Option<String> {
 
 /// One alert of a group in a few words (raw): severity, service, state,
 /// count, last seen.
-pub fn brief(a: &AlertRecord, tz: Tz) -> Vec<String> {
+pub fn brief(a: &AlertRecord, look: Look) -> Vec<String> {
     let mut v = vec![a.severity.as_str().to_string()];
     if let Some(s) = service(a) {
         v.push(s.to_string());
     }
-    v.push(a.state.to_string());
+    v.push(look.locale.state(a.state).to_string());
     v.push(format!("×{}", a.count));
-    v.push(format!("last seen {}", time(a.last_seen, tz)));
+    v.push(look.locale.last_seen_at(&time(a.last_seen, look.tz)));
     v
 }
 
@@ -582,6 +590,21 @@ pub const LINK_KEYS: [(&str, &str); 9] = [
     ("silence_url", "Silence at source"),
     ("image_url", "Panel image"),
 ];
+
+/// A [`LINK_KEYS`] label in a card's language.
+fn link_label(label: &'static str, locale: Locale) -> &'static str {
+    let w = locale.words();
+    match label {
+        "Pipeline run" => w.pipeline_run,
+        "Runbook" => w.runbook,
+        "Dashboard" => w.dashboard,
+        "Source" => w.source,
+        "Panel" => w.panel,
+        "Silence at source" => w.silence_at_source,
+        "Panel image" => w.panel_image,
+        other => other,
+    }
+}
 
 /// A Grafana panel image to show in the card, where the platform shows
 /// images from a URL (DingTalk markdown, Slack, email); the others link it.
@@ -604,10 +627,13 @@ pub fn annotation_links(a: &AlertRecord) -> Vec<(&'static str, String)> {
 
 /// The links a card shows for an item: its annotations' (runbook,
 /// dashboard, …), then its console page.
-pub fn item_links(item: &Item) -> Vec<(&'static str, String)> {
-    let mut out = annotation_links(&item.alert);
+pub fn item_links(item: &Item, locale: Locale) -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, String)> = annotation_links(&item.alert)
+        .into_iter()
+        .map(|(label, url)| (link_label(label, locale), url))
+        .collect();
     if let Some(url) = item.console.as_deref().and_then(safe_url) {
-        out.push(("Details", url));
+        out.push((locale.words().details, url));
     }
     out
 }
@@ -648,8 +674,8 @@ pub struct Budget {
     /// Whether an alert's facts (severity, service, …) are shown: not on a
     /// follow-up, which says only what changed.
     pub facts: bool,
-    /// The time zone times are shown in ([`Message::tz`]).
-    pub tz: Tz,
+    /// Time zone and words ([`Message::look`]).
+    pub look: Look,
 }
 
 impl Budget {
@@ -680,7 +706,7 @@ impl Budget {
             labels: if follow_up(msg) { 0 } else { usize::MAX },
             links: !follow_up(msg),
             facts: !follow_up(msg),
-            tz: msg.tz,
+            look: msg.look,
         }
     }
 
@@ -851,7 +877,7 @@ pub(crate) mod fixtures {
             occurrences: 0,
             now: at(10, 5, 0),
             audience: Default::default(),
-            tz: chrono_tz::Tz::UTC,
+            look: super::super::Look::default(),
         }
     }
 
@@ -953,6 +979,15 @@ pub(crate) mod fixtures {
             .collect();
         a.annotations = test_labels(&refs);
         m
+    }
+
+    /// `msg` as a Chinese team reads it: zh-CN words, Asia/Shanghai times.
+    pub fn chinese(mut msg: Message) -> Message {
+        msg.look = super::super::Look {
+            tz: chrono_tz::Asia::Shanghai,
+            locale: super::super::Locale::Zh,
+        };
+        msg
     }
 
     /// The follow-up after Li Lei acknowledged [`critical`]'s alert.
@@ -1146,9 +1181,9 @@ mod tests {
             notice(&aggregated()).as_deref(),
             Some("57 occurrences in the last window")
         );
-        assert_eq!(more(1), "1 more alert");
-        assert_eq!(more(5), "5 more alerts");
-        let f = facts(&m.items[0].alert, Tz::UTC);
+        assert_eq!(more(1, Locale::En), "1 more alert");
+        assert_eq!(more(5, Locale::En), "5 more alerts");
+        let f = facts(&m.items[0].alert, Look::default());
         assert_eq!(f[0], ("Severity", "critical".to_string()));
         assert!(f.contains(&("Trace ID", "trace-abc".to_string())));
         assert_eq!(
@@ -1178,7 +1213,7 @@ mod tests {
             "from this firing's start"
         );
         assert!(
-            facts(&a, Tz::UTC)
+            facts(&a, Look::default())
                 .iter()
                 .any(|(k, v)| *k == "Resolved at" && v.ends_with("after 10m"))
         );

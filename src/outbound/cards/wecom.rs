@@ -114,9 +114,9 @@ fn markdown(msg: &Message, b: &Budget) -> String {
 
 fn single(item: &Item, b: &Budget, colour: &str, md: &mut String) {
     let a = &item.alert;
-    for (name, value) in text::facts(a, b.tz).into_iter().filter(|_| b.facts) {
+    for (name, value) in text::facts(a, b.look).into_iter().filter(|_| b.facts) {
         let value = inline(&value, b.field);
-        if name == "Severity" {
+        if name == b.look.locale.words().severity {
             md.push_str(&format!(
                 "> {name}: <font color=\"{colour}\">{value}</font>\n"
             ));
@@ -143,7 +143,7 @@ fn single(item: &Item, b: &Budget, colour: &str, md: &mut String) {
         md.push('\n');
     }
     if b.links {
-        let links: Vec<String> = text::item_links(item)
+        let links: Vec<String> = text::item_links(item, b.look.locale)
             .into_iter()
             .map(|(label, url)| format!("[{label}]({url})"))
             .collect();
@@ -159,14 +159,14 @@ fn group(msg: &Message, b: &Budget, md: &mut String) {
     md.push_str(&format!("> {}\n", text::count_alerts(msg)));
     for item in &shown[..detailed] {
         let a = &item.alert;
-        let brief: Vec<String> = text::brief(a, b.tz)
+        let brief: Vec<String> = text::brief(a, b.look)
             .iter()
             .map(|s| inline(s, b.field))
             .collect();
         let mut brief = brief;
         if b.links {
             brief.extend(
-                text::item_links(item)
+                text::item_links(item, b.look.locale)
                     .into_iter()
                     .map(|(label, url)| format!("[{label}]({url})")),
             );
@@ -188,7 +188,7 @@ fn group(msg: &Message, b: &Budget, md: &mut String) {
                 .into_iter()
                 .filter_map(|action| {
                     let url = text::safe_url(links.get(action))?;
-                    Some(format!("[{}]({url})", action.label()))
+                    Some(format!("[{}]({url})", action.label_in(msg.look.locale)))
                 })
                 .collect();
             md.push_str(&format!("{}\n", buttons.join("  ")));
@@ -212,9 +212,9 @@ fn group(msg: &Message, b: &Budget, md: &mut String) {
         md.push('\n');
     }
     if omitted > 0 {
-        md.push_str(&format!("\n**{}**", text::more(omitted)));
+        md.push_str(&format!("\n**{}**", text::more(omitted, msg.look.locale)));
         if let Some(url) = text::more_url(msg) {
-            md.push_str(&format!("  [see all]({url})"));
+            md.push_str(&format!("  [{}]({url})", msg.look.locale.words().see_all));
         }
         md.push('\n');
     }
@@ -222,20 +222,26 @@ fn group(msg: &Message, b: &Budget, md: &mut String) {
 
 fn card(msg: &Message, item: &Item, links: &ActionLinks, b: &Budget) -> Value {
     let a = &item.alert;
+    let w = b.look.locale.words();
     let plain = |s: &str| text::plain(s, b.field);
     let annotation_links = if b.links {
-        text::item_links(item)
+        text::item_links(item, b.look.locale)
     } else {
         Vec::new()
     };
 
-    let mut horizontal: Vec<Value> = text::facts(a, b.tz)
+    let mut horizontal: Vec<Value> = text::facts(a, b.look)
         .into_iter()
         .filter(|(name, _)| {
-            matches!(
-                *name,
-                "Severity" | "Service" | "State" | "Values" | "Last seen" | "Trace ID"
-            )
+            [
+                w.severity,
+                w.service,
+                w.state,
+                w.values,
+                w.last_seen,
+                w.trace_id,
+            ]
+            .contains(name)
         })
         .map(|(name, value)| json!({"keyname": name, "value": plain(&value)}))
         .collect();
@@ -255,7 +261,7 @@ fn card(msg: &Message, item: &Item, links: &ActionLinks, b: &Budget) -> Value {
     let mut desc = format!(
         "{} · first seen {}",
         a.severity.as_str(),
-        text::time(a.first_seen, b.tz)
+        text::time(a.first_seen, b.look.tz)
     );
     if let Some(n) = text::notice(msg) {
         desc = format!("{n} · {desc}");
@@ -263,7 +269,7 @@ fn card(msg: &Message, item: &Item, links: &ActionLinks, b: &Budget) -> Value {
 
     let jump_list: Vec<Value> = Action::ALL
         .into_iter()
-        .map(|action| json!({"type": 1, "title": action.label(), "url": links.get(action)}))
+        .map(|action| json!({"type": 1, "title": action.label_in(msg.look.locale), "url": links.get(action)}))
         .collect();
 
     // A click on the card opens the alert's own page if it has one, else the
@@ -553,5 +559,39 @@ mod tests {
         m.audience = mentioned(critical()).audience;
         let md = message(&m).to_string();
         assert!(md.contains("Panel image"), "a link: {md}");
+    }
+
+    #[test]
+    fn a_chinese_team_reads_chinese_words_and_shanghai_times() {
+        let render = |m: &Message| message(m).to_string();
+        let english = [
+            "Severity",
+            "Acknowledge",
+            "Runbook",
+            "more alert",
+            "see all",
+            "Labels",
+            "Last seen",
+            " UTC",
+        ];
+        let card = render(&chinese(critical()));
+        for word in ["级别", "处理手册", "最近发生", "18:04:30 CST"] {
+            assert!(card.contains(word), "{word}: {card}");
+        }
+        let digest = render(&chinese(digest(12)));
+        assert!(
+            digest.contains("另有 40 条告警") && digest.contains("查看全部"),
+            "{digest}"
+        );
+        let follow = render(&chinese(acked_follow_up()));
+        assert!(
+            follow.contains("已确认 by Li Lei · 2026-11-22 18:42:00 CST"),
+            "{follow}"
+        );
+        for text in [&card, &digest, &follow] {
+            for word in english {
+                assert!(!text.contains(word), "{word} in {text}");
+            }
+        }
     }
 }
