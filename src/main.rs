@@ -68,6 +68,20 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Print what a channel would send for an alert (its card, with the
+    /// channel's language and time zone), without sending anything.
+    Render {
+        /// TOML config file (default: ./ackbot.toml if present, else built-in defaults).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The `[[channels]] name` whose card to show.
+        #[arg(long)]
+        channel: String,
+        /// A file with one alert in ackbot's JSON (`POST /api/v1/alerts`);
+        /// `-` reads standard input.
+        #[arg(long)]
+        alert: PathBuf,
+    },
     /// Send one test alert through a configured channel and print the
     /// platform's answer: the first thing to run after adding a bot.
     Send {
@@ -123,6 +137,11 @@ fn main() -> ExitCode {
         }
         Command::Serve { config, state_dir } => serve(config, state_dir),
         Command::CheckConfig { config } => check_config(config),
+        Command::Render {
+            config,
+            channel,
+            alert,
+        } => render(config, &channel, &alert),
         Command::Send {
             config,
             channel,
@@ -133,6 +152,85 @@ fn main() -> ExitCode {
             to,
         } => send(config, &channel, &title, &severity, &content, service, to),
     }
+}
+
+fn render(path: Option<PathBuf>, channel: &str, alert: &std::path::Path) -> ExitCode {
+    let (config, names) = match Config::load_for_channel(path.as_deref(), channel) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("ackbot: invalid configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(kind) = config
+        .channels
+        .iter()
+        .find(|c| c.name == channel)
+        .map(|c| c.kind)
+    else {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        eprintln!(
+            "ackbot: no channel `{channel}`; configured: {}",
+            names.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let text = if alert.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map(|_| s)
+    } else {
+        std::fs::read_to_string(alert)
+    };
+    let text = match text {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("ackbot: cannot read {}: {e}", alert.display());
+            return ExitCode::from(2);
+        }
+    };
+    let new = serde_json::from_str::<ackbot::domain::alert::AlertInput>(&text)
+        .map_err(|e| e.to_string())
+        .and_then(|i| ackbot::domain::NewAlert::try_from(i).map_err(|e| e.to_string()));
+    let new = match new {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!(
+                "ackbot: {} is not an alert in ackbot's JSON: {e}",
+                alert.display()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let now = chrono::Utc::now();
+    let record = ackbot::store::AlertRecord::preview(&new, now);
+    let resolved = record.state == "resolved";
+    let links =
+        ackbot::delivery::LinkSigner::from_config(&config).map(|l| l.links(&record.id, now));
+    let message = ackbot::outbound::cards::Message {
+        kind: if resolved {
+            ackbot::engine::NoticeKind::Resolved
+        } else if kind.pages() {
+            ackbot::engine::NoticeKind::Page
+        } else {
+            ackbot::engine::NoticeKind::Firing
+        },
+        items: vec![ackbot::outbound::cards::Item {
+            console: config
+                .ui
+                .card_base(config.server.public_url.as_deref())
+                .map(|b| format!("{b}/alerts/{}", record.id)),
+            alert: record,
+            links,
+        }],
+        omitted: 0,
+        digest: None,
+        occurrences: 1,
+        now,
+        audience: Default::default(),
+        look: config.card_look(Some(channel)),
+    };
+    println!("{}", ackbot::outbound::cards::preview(kind, &message));
+    ExitCode::SUCCESS
 }
 
 fn send(

@@ -807,7 +807,7 @@ fn scope_to_channel(tree: &mut toml::Value, channel: &str) -> Vec<String> {
         .any(|c| c.get("type").and_then(|t| t.as_str()) == Some("feishu_app"));
     let server = table.remove("server");
     let feishu = table.remove("feishu");
-    table.retain(|key, _| matches!(key, "delivery" | "links" | "people"));
+    table.retain(|key, _| matches!(key, "delivery" | "links" | "people" | "cards"));
     if let Some(url) = server.as_ref().and_then(|s| s.get("public_url")) {
         let mut s = toml::Table::new();
         s.insert("public_url".into(), url.clone());

@@ -83,6 +83,30 @@ pub struct AlertRecord {
 }
 
 impl AlertRecord {
+    /// An alert as it would be stored right after `new` arrived, for
+    /// `ackbot render`.
+    pub fn preview(new: &crate::domain::NewAlert, now: DateTime<Utc>) -> Self {
+        let mut a = Self::test_alert(
+            &new.title,
+            &new.content,
+            new.severity,
+            new.service.clone(),
+            now,
+        );
+        a.id = "0123456789abcdef".into();
+        a.fingerprint = new.fingerprint.as_str().to_string();
+        a.labels = new.labels.clone();
+        a.annotations = new.annotations.clone();
+        a.trace_id.clone_from(&new.trace_id);
+        a.request_id.clone_from(&new.request_id);
+        a.starts_at = new.starts_at;
+        if new.status == crate::domain::alert::AlertStatus::Resolved {
+            a.state = "resolved";
+            a.resolved_at = Some(now);
+        }
+        a
+    }
+
     /// An alert that exists only to be sent (`ackbot send`).
     pub fn test_alert(
         title: &str,

@@ -472,3 +472,74 @@ fn hash_password_prints_an_argon2id_hash_of_its_input() {
         hash
     ));
 }
+
+#[test]
+fn render_prints_the_card_a_channel_would_send_in_its_language_and_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ackbot.toml");
+    std::fs::write(
+        &config,
+        "[cards]\nlocale = \"zh-CN\"\ntimezone = \"Asia/Shanghai\"\n\n[[channels]]\nname = \"dd\"\ntype = \"dingtalk_bot\"\nurl = \"https://oapi.dingtalk.com/robot/send?access_token=x\"\nsecret = \"SECx\"\n",
+    )
+    .unwrap();
+    let alert = dir.path().join("alert.json");
+    std::fs::write(
+        &alert,
+        r#"{"title": "DB <primary> down", "severity": "critical", "service": "payment",
+            "labels": {"team": "db"}, "annotations": {"runbook_url": "https://runbooks.example.com/db"}}"#,
+    )
+    .unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_ackbot"))
+            .arg("render")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--channel".as_ref(),
+        "dd".as_ref(),
+        "--alert".as_ref(),
+        alert.as_os_str(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let text = body["markdown"]["text"].as_str().unwrap();
+    assert!(
+        text.contains("DB &#60;primary&#62; down"),
+        "escaped: {text}"
+    );
+    assert!(
+        text.contains("级别") && text.contains("处理手册") && text.contains(" CST"),
+        "{text}"
+    );
+    // Not an alert, an unknown channel: exit 2 with the reason.
+    std::fs::write(&alert, r#"{"titel": "x"}"#).unwrap();
+    let out = run(&[
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--channel".as_ref(),
+        "dd".as_ref(),
+        "--alert".as_ref(),
+        alert.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an alert"));
+    let out = run(&[
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--channel".as_ref(),
+        "nope".as_ref(),
+        "--alert".as_ref(),
+        alert.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -164,3 +164,33 @@ impl Message {
         }
     }
 }
+
+/// What a channel of `kind` would send for `msg`, for `ackbot render`: the
+/// request body as the platform gets it (pretty JSON), an email's subject,
+/// text and HTML, or an SMS/voice page's template fields.
+pub fn preview(kind: crate::config::ChannelKind, msg: &Message) -> String {
+    use crate::config::ChannelKind as K;
+    let json = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
+    match kind {
+        K::FeishuBot => json(feishu::bot_body(msg)),
+        K::FeishuApp => json(feishu::card(msg, true)),
+        K::DingtalkBot => json(dingtalk::message(msg)),
+        K::WecomBot => json(wecom::message(msg)),
+        K::Slack => json(slack::message(msg)),
+        K::Webhook => json(webhook::payload(msg)),
+        K::Email => {
+            let e = email::message(msg);
+            format!(
+                "Subject: {}\n\n{}\n--- HTML ---\n{}",
+                e.subject, e.text, e.html
+            )
+        }
+        _ => {
+            let p = crate::outbound::page::Page::of(msg);
+            json(serde_json::json!({
+                "severity": p.severity, "title": p.title, "service": p.service,
+                "id": p.id, "duration": p.duration, "count": p.count,
+            }))
+        }
+    }
+}
