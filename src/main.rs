@@ -202,7 +202,16 @@ fn render(path: Option<PathBuf>, channel: &str, alert: &std::path::Path) -> Exit
         }
     };
     let now = chrono::Utc::now();
-    let record = ackbot::store::AlertRecord::preview(&new, now);
+    let look = config.card_look(Some(channel));
+    let mut record = ackbot::store::AlertRecord::preview(&new, now);
+    if let Some(t) = config
+        .channels
+        .iter()
+        .find(|c| c.name == channel)
+        .and_then(|c| c.templates().ok().flatten())
+    {
+        record = t.apply(record, look);
+    }
     let resolved = record.state == "resolved";
     let links =
         ackbot::delivery::LinkSigner::from_config(&config).map(|l| l.links(&record.id, now));
@@ -227,7 +236,7 @@ fn render(path: Option<PathBuf>, channel: &str, alert: &std::path::Path) -> Exit
         occurrences: 1,
         now,
         audience: Default::default(),
-        look: config.card_look(Some(channel)),
+        look,
     };
     println!("{}", ackbot::outbound::cards::preview(kind, &message));
     ExitCode::SUCCESS

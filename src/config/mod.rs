@@ -717,6 +717,10 @@ impl Config {
                     .as_deref()
                     .map(|z| ("cards.timezone", z)),
             );
+        for c in &self.channels {
+            c.templates()
+                .map_err(|e| invalid("channels.title_template", e.to_string()))?;
+        }
         let locales = self
             .channels
             .iter()

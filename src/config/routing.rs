@@ -97,6 +97,10 @@ pub struct ChannelConfig {
     pub timezone: Option<String>,
     /// This channel's cards' words: `en` or `zh-CN` (else `[cards] locale`).
     pub locale: Option<String>,
+    /// MiniJinja for this channel's card titles (README "Templates").
+    pub title_template: Option<String>,
+    /// MiniJinja for this channel's card bodies, in place of the content.
+    pub body_template: Option<String>,
 }
 
 /// The variables of a provider template (see [`ChannelConfig::template_params`]).
@@ -167,6 +171,20 @@ impl ChannelKind {
 }
 
 impl ChannelConfig {
+    /// The channel's templates, compiled and checked.
+    pub fn templates(
+        &self,
+    ) -> Result<
+        Option<crate::outbound::template::Templates>,
+        crate::outbound::template::TemplateError,
+    > {
+        crate::outbound::template::Templates::compile(
+            &self.name,
+            self.title_template.as_deref(),
+            self.body_template.as_deref(),
+        )
+    }
+
     /// The effective `(per second, per minute)` limits.
     pub fn rates(&self) -> (Option<u32>, Option<u32>) {
         let (s, m) = self.kind.default_rates();

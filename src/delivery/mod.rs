@@ -145,6 +145,8 @@ pub struct Setup {
     console: Option<String>,
     /// Each channel's cards' time zone and language.
     looks: HashMap<String, crate::outbound::cards::Look>,
+    /// Channels' own title and body templates.
+    templates: HashMap<String, Arc<crate::outbound::template::Templates>>,
     config: DeliveryConfig,
     /// SMS and voice channels' per-number caps in 24 hours.
     caps: HashMap<String, u32>,
@@ -171,6 +173,11 @@ impl Setup {
                 .channels
                 .iter()
                 .map(|c| (c.name.clone(), config.card_look(Some(&c.name))))
+                .collect(),
+            templates: config
+                .channels
+                .iter()
+                .filter_map(|c| Some((c.name.clone(), Arc::new(c.templates().ok()??))))
                 .collect(),
             config: config.delivery.clone(),
             caps: config
@@ -630,6 +637,14 @@ impl Delivery {
                 let alert = match decided.get(alert.id.as_str()) {
                     Some(Some(state)) if announces => as_decided(alert, state),
                     _ => alert,
+                };
+                // The channel's own title and body, where it has them.
+                let alert = match setup.templates.get(&first.channel) {
+                    Some(t) => t.apply(
+                        alert,
+                        setup.looks.get(&first.channel).copied().unwrap_or_default(),
+                    ),
+                    None => alert,
                 };
                 let links = setup.links.as_ref().map(|l| l.links(&alert.id, now));
                 let console = setup

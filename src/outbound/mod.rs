@@ -17,6 +17,7 @@ pub mod feishu;
 pub mod feishu_app;
 pub mod page;
 pub mod slack;
+pub mod template;
 pub mod tencent;
 pub mod twilio;
 pub mod webhook;

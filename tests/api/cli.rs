@@ -543,3 +543,44 @@ fn render_prints_the_card_a_channel_would_send_in_its_language_and_zone() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn a_channels_template_shapes_its_cards_and_a_bad_one_refuses_the_config() {
+    let mock = crate::mockbot::MockBot::dingtalk_bot("SECtpl").await;
+    let url = mock.url();
+    let app = crate::helpers::spawn_app_with(move |c| {
+        c.channels = vec![crate::helpers::channel(&format!(
+            "name = \"dd\"\ntype = \"dingtalk_bot\"\nurl = \"{url}\"\nsecret = \"SECtpl\"\nrate_per_minute = 0\ntitle_template = '[{{{{ status | upper }}}}] {{{{ labels.alertname }}}} on {{{{ labels.instance }}}}'\nbody_template = '{{{{ annotations.summary }}}} (runbook: {{{{ annotations.runbook_url }}}})'"
+        ))];
+        c.validate().unwrap();
+    })
+    .await;
+    app.post_alert(&serde_json::json!({
+        "title": "ignored", "severity": "critical",
+        "labels": {"alertname": "NodeDown", "instance": "db-1"},
+        "annotations": {"summary": "db-1 <unreachable>", "runbook_url": "https://runbooks.example.com/node"}
+    }))
+    .await;
+    let got = mock.wait_for(1, std::time::Duration::from_secs(10)).await[0]
+        .body
+        .to_string();
+    assert!(got.contains("[FIRING] NodeDown on db-1"), "{got}");
+    assert!(
+        got.contains(
+            "db-1 &#60;unreachable&#62; &#40;runbook: https://runbooks.example.com/node&#41;"
+        ),
+        "escaped: {got}"
+    );
+    // An unknown name is refused with the template and the line.
+    let bad = ackbot::config::Config {
+        channels: vec![crate::helpers::channel(
+            "name = \"x\"\ntype = \"webhook\"\nurl = \"https://example.com\"\nbody_template = \"ok\\n{{ lables.team }}\"",
+        )],
+        ..Default::default()
+    };
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("channel `x` body_template line 2") && e.contains("undefined"),
+        "{e}"
+    );
+}
