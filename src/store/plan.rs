@@ -179,9 +179,11 @@ impl<'a> Plan<'a> {
         stored: Vec<crate::engine::inhibit::Source>,
     ) -> Result<Vec<crate::engine::inhibit::Source>, StoreError> {
         let rules = &self.engine.inhibit;
+        let batch: std::collections::HashSet<&str> =
+            self.rows.values().map(|(r, _)| r.id.as_str()).collect();
         let mut sources: Vec<crate::engine::inhibit::Source> = stored
             .into_iter()
-            .filter(|s| !self.rows.values().any(|(r, _)| r.id == s.id))
+            .filter(|s| !batch.contains(s.id.as_str()))
             .collect();
         for (row, _) in self.rows.values() {
             if row.state == "resolved" {
