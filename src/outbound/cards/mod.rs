@@ -24,6 +24,9 @@ pub use words::Locale;
 pub mod webhook;
 pub mod wecom;
 
+#[cfg(test)]
+mod platforms_tests;
+
 /// The action buttons of a card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
