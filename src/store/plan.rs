@@ -25,6 +25,18 @@ pub(crate) fn event_kind(to: AlertState, from: AlertState) -> &'static str {
     }
 }
 
+/// The labels matchers (routes, silences, inhibit rules) see for a stored
+/// alert.
+pub(crate) fn view_of(r: &AlertRow) -> Result<Labels, StoreError> {
+    Ok(match_labels(
+        &r.labels()?,
+        r.severity()?,
+        r.service.as_deref(),
+        &r.title,
+        &r.fingerprint,
+    ))
+}
+
 /// Which of `views`, each at its own time, an active silence matches.
 /// Silence by silence, not alert by alert: one silence's compiled matchers
 /// stay in the CPU's caches across the whole batch. Visiting 500 regex
@@ -70,14 +82,7 @@ impl Routed {
     }
 
     pub fn row(engine: &Engine, r: &AlertRow) -> Result<Self, StoreError> {
-        let view = match_labels(
-            &r.labels()?,
-            r.severity()?,
-            r.service.as_deref(),
-            &r.title,
-            &r.fingerprint,
-        );
-        Ok(Self::new(engine, view))
+        Ok(Self::new(engine, view_of(r)?))
     }
 
     /// The `notify_groups` ids of the targets that have a channel.
@@ -189,7 +194,7 @@ impl<'a> Plan<'a> {
             if row.state == "resolved" {
                 continue;
             }
-            let view = Routed::row(self.engine, row)?.view;
+            let view = view_of(row)?;
             if crate::engine::inhibit::is_source(rules, &view) {
                 sources.push(crate::engine::inhibit::Source {
                     id: row.id.clone(),

@@ -700,13 +700,7 @@ where
             .await?;
         let mut out = Vec::new();
         for row in &rows {
-            let view = match_labels(
-                &row.labels()?,
-                row.severity()?,
-                row.service.as_deref(),
-                &row.title,
-                &row.fingerprint,
-            );
+            let view = plan::view_of(row)?;
             if crate::engine::inhibit::is_source(&engine.inhibit, &view) {
                 out.push(crate::engine::inhibit::Source {
                     id: row.id.clone(),

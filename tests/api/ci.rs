@@ -159,17 +159,6 @@ impl TestApp {
         .await
     }
 
-    async fn metrics_text(&self) -> String {
-        self.client
-            .get(self.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    }
-
     async fn alerts(&self) -> Vec<Value> {
         self.get_json("/api/v1/alerts").await["alerts"]
             .as_array()

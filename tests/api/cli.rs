@@ -489,21 +489,17 @@ fn render_prints_the_card_a_channel_would_send_in_its_language_and_zone() {
             "labels": {"team": "db"}, "annotations": {"runbook_url": "https://runbooks.example.com/db"}}"#,
     )
     .unwrap();
-    let run = |args: &[&std::ffi::OsStr]| {
+    let run = |channel: &str| {
         Command::new(env!("CARGO_BIN_EXE_ackbot"))
             .arg("render")
-            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .args(["--channel", channel, "--alert"])
+            .arg(&alert)
             .output()
             .unwrap()
     };
-    let out = run(&[
-        "--config".as_ref(),
-        config.as_os_str(),
-        "--channel".as_ref(),
-        "dd".as_ref(),
-        "--alert".as_ref(),
-        alert.as_os_str(),
-    ]);
+    let out = run("dd");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -523,24 +519,10 @@ fn render_prints_the_card_a_channel_would_send_in_its_language_and_zone() {
     );
     // Not an alert, an unknown channel: exit 2 with the reason.
     std::fs::write(&alert, r#"{"titel": "x"}"#).unwrap();
-    let out = run(&[
-        "--config".as_ref(),
-        config.as_os_str(),
-        "--channel".as_ref(),
-        "dd".as_ref(),
-        "--alert".as_ref(),
-        alert.as_os_str(),
-    ]);
+    let out = run("dd");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an alert"));
-    let out = run(&[
-        "--config".as_ref(),
-        config.as_os_str(),
-        "--channel".as_ref(),
-        "nope".as_ref(),
-        "--alert".as_ref(),
-        alert.as_os_str(),
-    ]);
+    let out = run("nope");
     assert_eq!(out.status.code(), Some(2));
 }
 

@@ -156,15 +156,7 @@ async fn a_permanent_refusal_is_not_retried_and_says_why() {
     assert_eq!(got.len(), 1, "not retried");
     assert!(!got[0].verified);
     // Counted for Prometheus (the registry is per process: at least this one).
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     let line = metrics
         .lines()
         .find(|l| {

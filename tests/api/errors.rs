@@ -163,15 +163,7 @@ async fn every_captured_sdk_request_is_answered_200_with_its_event_id() {
         titles.iter().all(|t| !t.contains("checkout-worker")),
         "{titles:?}"
     );
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(
         metrics
             .contains("ackbot_intake_total{source=\"sentry\",kind=\"event\",outcome=\"accepted\"}"),

@@ -486,6 +486,18 @@ impl TestApp {
         body["ids"][0].as_str().unwrap().to_string()
     }
 
+    /// `GET /metrics` (Prometheus text).
+    pub async fn metrics_text(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn get_json(&self, path: &str) -> Value {
         let res = self.api(reqwest::Method::GET, path).send().await.unwrap();
         assert_eq!(res.status(), 200, "GET {path}");

@@ -22,6 +22,19 @@ fn group(alerts: &[(&str, &str, &str, &str)]) -> Value {
     })
 }
 
+/// The alert's audit trail has an entry of this kind.
+async fn assert_recorded(app: &TestApp, id: &str, kind: &str) {
+    let events = app.get_json(&format!("/api/v1/alerts/{id}/events")).await;
+    assert!(
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == kind),
+        "no `{kind}`: {events}"
+    );
+}
+
 #[tokio::test]
 async fn a_source_inhibits_its_instances_warnings_until_it_resolves() {
     let mock = MockBot::webhook(None).await;
@@ -76,17 +89,7 @@ async fn a_source_inhibits_its_instances_warnings_until_it_resolves() {
     let a = app.get_json(&format!("/api/v1/alerts/{slow_a}")).await;
     assert_eq!(a["inhibited_by"].as_str(), Some(down.as_str()), "{a}");
     assert_eq!(a["state"], "firing", "recorded: {a}");
-    let events = app
-        .get_json(&format!("/api/v1/alerts/{slow_a}/events"))
-        .await;
-    assert!(
-        events["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["kind"] == format!("inhibited by {down}")),
-        "{events}"
-    );
+    assert_recorded(&app, slow_a, &format!("inhibited by {down}")).await;
     assert!(app.get_json(&format!("/api/v1/alerts/{slow_b}")).await["inhibited_by"].is_null());
     assert!(app.get_json(&format!("/api/v1/alerts/{down}")).await["inhibited_by"].is_null());
     // A resend of the group changes nothing.
@@ -113,15 +116,5 @@ async fn a_source_inhibits_its_instances_warnings_until_it_resolves() {
     );
     let a = app.get_json(&format!("/api/v1/alerts/{slow_a}")).await;
     assert!(a["inhibited_by"].is_null(), "{a}");
-    let events = app
-        .get_json(&format!("/api/v1/alerts/{slow_a}/events"))
-        .await;
-    assert!(
-        events["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["kind"] == "inhibition ended"),
-        "{events}"
-    );
+    assert_recorded(&app, slow_a, "inhibition ended").await;
 }

@@ -144,15 +144,7 @@ async fn every_captured_push_is_answered_204_with_no_body() {
     // Vector's health check.
     let r = app.client.get(app.url("/ready")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains("ackbot_intake_total{source=\"loki\",kind=\"line\",outcome=\"dropped\"}"),
         "{metrics}"
@@ -185,15 +177,7 @@ async fn a_matching_line_fires_the_templated_alert_and_info_lines_do_not() {
         "{a}"
     );
     assert_eq!(alerts(&app).await.len(), 1, "the INFO line raised nothing");
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains("ackbot_log_rule_matches_total{rule=\"app-errors\"}"),
         "{metrics}"

@@ -48,15 +48,7 @@ async fn the_operational_metrics_are_there_and_the_shipped_rules_query_only_them
     let sent = "ackbot_delivery_latency_seconds_count{channel=\"metrics-hook\"} 2";
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let metrics = loop {
-        let m = app
-            .client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let m = app.metrics_text().await;
         if m.lines().any(|l| l == sent) || std::time::Instant::now() > deadline {
             break m;
         }
