@@ -148,7 +148,7 @@ pub struct CardsConfig {
 impl Config {
     /// The time zone of a channel's cards: its own, else `[cards]`, else
     /// UTC (validated at load).
-    pub fn card_tz(&self, channel: Option<&str>) -> chrono_tz::Tz {
+    fn card_tz(&self, channel: Option<&str>) -> chrono_tz::Tz {
         let own = channel
             .and_then(|n| self.channels.iter().find(|c| c.name == n))
             .and_then(|c| c.timezone.as_deref());

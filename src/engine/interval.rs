@@ -275,7 +275,30 @@ impl Spec {
 pub struct Hold {
     pub mute: Vec<TimeInterval>,
     pub active: Vec<TimeInterval>,
+    /// The last minute asked about and its answer: a storm on a muted route
+    /// asks about the same minute thousands of times in one batch.
+    pub memo: Memo,
 }
+
+/// [`Hold::next_open`]'s last answer, by minute: `None` when that minute
+/// was open.
+#[derive(Debug, Default)]
+pub struct Memo(std::sync::Mutex<Option<(i64, Option<DateTime<Utc>>)>>);
+
+impl Clone for Memo {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for Memo {
+    /// A cache: never part of what a hold is.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Memo {}
 
 /// How far ahead a hold looks for an open minute: an interval set that is
 /// never open (an active interval in a past year) holds for this long.
@@ -302,20 +325,35 @@ impl Hold {
     /// itself, or the start of a later minute (at most [`HORIZON_DAYS`]
     /// ahead).
     pub fn next_open(&self, t: DateTime<Utc>) -> DateTime<Utc> {
-        if self.muted_by(t).is_none() {
-            return t;
-        }
+        // Whether a minute is muted and when the next open one starts are
+        // the same for every instant in it.
         let minute = t.timestamp().div_euclid(60) * 60;
+        let mut memo = self.memo.0.lock().unwrap_or_else(|e| e.into_inner());
+        let open = match *memo {
+            Some((m, open)) if m == minute => open,
+            _ => {
+                let open = self.search(t, minute);
+                *memo = Some((minute, open));
+                open
+            }
+        };
+        open.unwrap_or(t)
+    }
+
+    /// The start of the first open minute after `minute` if `t`'s is
+    /// muted, else `None`.
+    fn search(&self, t: DateTime<Utc>, minute: i64) -> Option<DateTime<Utc>> {
+        self.muted_by(t)?;
         let start = DateTime::from_timestamp(minute, 0).unwrap_or(t);
         let mut at = start + Duration::minutes(1);
         let end = t + Duration::days(HORIZON_DAYS);
         while at < end {
             if self.muted_by(at).is_none() {
-                return at;
+                return Some(at);
             }
             at += Duration::minutes(1);
         }
-        end
+        Some(end)
     }
 }
 
@@ -660,6 +698,7 @@ mod tests {
         let hold = Hold {
             mute: vec![evenings.clone(), weekends.clone()],
             active: vec![],
+            memo: Default::default(),
         };
         let syd = |s: &str| at(&format!("{s} +1100"));
         assert_eq!(hold.muted_by(syd("01 Jan 24 00:00")), Some("evenings"));
@@ -688,6 +727,7 @@ mod tests {
                     ..spec()
                 },
             )],
+            memo: Default::default(),
         };
         assert_eq!(
             office.muted_by(syd("05 Jan 24 18:00")),
@@ -707,8 +747,23 @@ mod tests {
                     ..spec()
                 }],
             }],
+            memo: Default::default(),
         };
         let now = at("01 Jan 24 00:00 +0000");
         assert_eq!(never.next_open(now), now + Duration::days(HORIZON_DAYS));
+        // Remembered for the minute: a storm's thousands of notices cost one
+        // search; the next minute searches again.
+        let saturday = syd("06 Jan 24 17:00");
+        assert_eq!(
+            hold.next_open(saturday + Duration::seconds(30)),
+            syd("08 Jan 24 09:00")
+        );
+        assert_eq!(hold.next_open(saturday), syd("08 Jan 24 09:00"));
+        let monday = syd("08 Jan 24 10:00") + Duration::seconds(5);
+        assert_eq!(
+            hold.next_open(monday),
+            monday,
+            "an open minute answers itself"
+        );
     }
 }

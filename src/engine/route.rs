@@ -121,6 +121,7 @@ impl Router {
                         let hold = Hold {
                             mute: pick(&r.mute_time_intervals),
                             active: pick(&r.active_time_intervals),
+                            memo: Default::default(),
                         };
                         (!hold.is_empty()).then(|| Arc::new(hold))
                     },

@@ -227,7 +227,7 @@ fn group(msg: &Message, b: &Budget, md: &mut String) {
     }
     md.push('\n');
     if omitted > 0 {
-        md.push_str(&format!("**{}**", text::more(omitted, msg.look.locale)));
+        md.push_str(&format!("**{}**", msg.look.locale.more(omitted)));
         if let Some(url) = text::more_url(msg) {
             md.push_str(&format!(" · [{}]({url})", msg.look.locale.words().see_all));
         }

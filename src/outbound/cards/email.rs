@@ -225,7 +225,7 @@ fn group(msg: &Message, t: &mut Plain, html: &mut Html) {
     }
     html.0.push_str("</ul>\n");
     if omitted > 0 {
-        let more = text::more(omitted, msg.look.locale);
+        let more = msg.look.locale.more(omitted);
         match text::more_url(msg) {
             Some(url) => {
                 html.0.push_str(&format!(

@@ -222,7 +222,7 @@ fn group(msg: &Message, callbacks: bool, b: &Budget, out: &mut Vec<Value>) {
         out.push(markdown(lines.join("\n")));
     }
     if omitted > 0 {
-        let mut more = format!("**{}**", text::more(omitted, msg.look.locale));
+        let mut more = format!("**{}**", msg.look.locale.more(omitted));
         if let Some(url) = text::more_url(msg) {
             more.push_str(&format!(" · [{}]({url})", msg.look.locale.words().see_all));
         }
@@ -464,7 +464,7 @@ mod tests {
         assert!(
             md.contains(&format!(
                 "**{}**",
-                text::more(40 - listed, super::super::Locale::En)
+                super::super::Locale::En.more(40 - listed)
             )),
             "{md}"
         );

@@ -211,7 +211,7 @@ fn group(msg: &Message, tone: Tone, blocks: &mut Vec<Value>) {
         blocks.push(section(lines));
     }
     if omitted > 0 {
-        let mut more = format!("*{}*", text::more(omitted, msg.look.locale));
+        let mut more = format!("*{}*", msg.look.locale.more(omitted));
         if let Some(url) = text::more_url(msg) {
             more.push_str(&format!(" · <{url}|{}>", msg.look.locale.words().see_all));
         }

@@ -470,11 +470,6 @@ fn update_line(a: &AlertRecord, look: Look) -> String {
     }
 }
 
-/// `5 more alerts`, in the card's language.
-pub fn more(n: usize, locale: Locale) -> String {
-    locale.more(n)
-}
-
 /// How many of the `shown` items get a group's full row: all, except in a
 /// digest, whose later items get a [`compact`] line each.
 pub fn detailed(msg: &Message, shown: usize) -> usize {
@@ -1181,8 +1176,8 @@ mod tests {
             notice(&aggregated()).as_deref(),
             Some("57 occurrences in the last window")
         );
-        assert_eq!(more(1, Locale::En), "1 more alert");
-        assert_eq!(more(5, Locale::En), "5 more alerts");
+        assert_eq!(Locale::En.more(1), "1 more alert");
+        assert_eq!(Locale::En.more(5), "5 more alerts");
         let f = facts(&m.items[0].alert, Look::default());
         assert_eq!(f[0], ("Severity", "critical".to_string()));
         assert!(f.contains(&("Trace ID", "trace-abc".to_string())));
