@@ -48,10 +48,6 @@ impl Action {
         }
     }
 
-    pub fn label(self) -> &'static str {
-        self.label_in(Locale::En)
-    }
-
     /// The button's words in a card's language.
     pub fn label_in(self, locale: Locale) -> &'static str {
         let w = locale.words();
